@@ -112,6 +112,7 @@ func (cl *Client) dial(addr string, d *dial) {
 				}
 			},
 		})
+		c.start()
 	} else {
 		err = fmt.Errorf("connect %s: %w", addr, err)
 	}

@@ -125,10 +125,10 @@ func TestRemotingRejectsBadFrames(t *testing.T) {
 	deep := `{"code":1,"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`
 	many := `{"code":1,"extFields":{` + strings.Repeat(`"k":"v",`, MaxExtFields) + `"k":"v"}}`
 	headers := []string{
-		`{"code":40000}`,         // outside int16
-		`{"code":1e400}`,         // not an integer
-		`{"code":"x"}`,           // not a number
-		`{"opaque":1}`,           // no code
+		`{"code":40000}`, // outside int16
+		`{"code":1e400}`, // not an integer
+		`{"code":"x"}`,   // not a number
+		`{"opaque":1}`,   // no code
 		`{"code":1,"extFields":{"a":[1]}}`,
 		`{"code":1}trailing`,
 		`{"code":1,`,

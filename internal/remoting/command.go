@@ -175,9 +175,10 @@ func (c *Command) String() string {
 		kind, c.Code, c.Opaque, c.Flag, c.Remark, c.ExtFields.Map(), len(c.Body))
 }
 
-// CodeError is an error that carries a wire response code; handlers return
-// it so the code reaches the peer, and clients return it for non-success
-// responses.
+// CodeError is an error that carries a wire response code. Handlers return
+// it so the code reaches the peer; callers that treat a non-success response
+// as an error wrap the response's code and remark in one. Invoke itself
+// returns responses of any code without an error.
 type CodeError struct {
 	Code   int16
 	Remark string

@@ -60,7 +60,8 @@ type Conn struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	value atomic.Value // owner state, see SetValue
+	value    atomic.Value  // owner state, see SetValue
+	handlers chan struct{} // semaphore of concurrent handlers
 }
 
 type call struct {
@@ -69,20 +70,30 @@ type call struct {
 	timer *time.Timer
 }
 
+// maxConcurrentHandlers caps the requests of one connection being served
+// at once (held pulls reply later and do not count). Past it the read loop
+// waits, which pushes back on the peer instead of growing goroutines.
+const maxConcurrentHandlers = 4096
+
 func newConn(nc net.Conn, mux *Mux, opts *connOptions) *Conn {
 	c := &Conn{
-		nc:      nc,
-		mux:     mux,
-		opts:    opts,
-		wake:    make(chan struct{}, 1),
-		pending: make(map[int32]*call),
-		done:    make(chan struct{}),
+		nc:       nc,
+		mux:      mux,
+		opts:     opts,
+		wake:     make(chan struct{}, 1),
+		pending:  make(map[int32]*call),
+		done:     make(chan struct{}),
+		handlers: make(chan struct{}, maxConcurrentHandlers),
 	}
 	c.lastRead.Store(time.Now().UnixNano())
+	return c
+}
+
+// start runs the connection's read and write loops.
+func (c *Conn) start() {
 	c.wg.Add(2)
 	go c.readLoop()
 	go c.writeLoop()
-	return c
 }
 
 // RemoteAddr is the peer's address.
@@ -192,7 +203,15 @@ func (c *Conn) dispatch(req *Command) {
 		c.serve(r.h, req)
 		return
 	}
-	go c.serve(r.h, req)
+	select {
+	case c.handlers <- struct{}{}:
+	case <-c.done:
+		return
+	}
+	go func() {
+		defer func() { <-c.handlers }()
+		c.serve(r.h, req)
+	}()
 }
 
 func (c *Conn) serve(h HandlerFunc, req *Command) {

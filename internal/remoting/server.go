@@ -125,9 +125,11 @@ func (s *Server) accept(nc net.Conn) {
 	c := newConn(nc, s.mux, s.copts)
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	// OnConnect runs before the loops start, so it always precedes OnClose.
 	if s.opts.OnConnect != nil {
 		s.opts.OnConnect(c)
 	}
+	c.start()
 }
 
 func (s *Server) forget(c *Conn, reason error) {
