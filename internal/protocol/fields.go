@@ -74,6 +74,8 @@ func (w *fieldWriter) str(k, v string) *fieldWriter {
 
 func (w *fieldWriter) i64(k string, v int64) *fieldWriter { return w.str(k, strconv.FormatInt(v, 10)) }
 
-func (w *fieldWriter) i32(k string, v int32) *fieldWriter { return w.str(k, strconv.FormatInt(int64(v), 10)) }
+func (w *fieldWriter) i32(k string, v int32) *fieldWriter {
+	return w.str(k, strconv.FormatInt(int64(v), 10))
+}
 
 func (w *fieldWriter) boolean(k string, v bool) *fieldWriter { return w.str(k, strconv.FormatBool(v)) }
