@@ -583,3 +583,45 @@ func TestBrokerViewAndQueryMessage(t *testing.T) {
 		t.Fatalf("query of a missing key: %d", r.Code)
 	}
 }
+
+// TestBrokerUnregisterClientLeavesOtherGroups unregisters one group of a
+// client that heartbeats two: the other stays (Java clients share one
+// connection between their consumers).
+func TestBrokerUnregisterClientLeavesOtherGroups(t *testing.T) {
+	b := testutil.StartBroker(t, nil)
+	w := newWire(t, b.Addr)
+	w.heartbeat("10.0.0.1@1", "g1", subAll("T"))
+	w.heartbeat("10.0.0.1@1", "g2", subAll("T"))
+	w.call(protocol.UnregisterClient, remoting.Fields{{Key: "clientID", Value: "10.0.0.1@1"}, {Key: "consumerGroup", Value: "g1"}}, nil)
+	members := func(group string) string {
+		r := w.call(protocol.GetConsumerListByGroup, remoting.Fields{{Key: "consumerGroup", Value: group}}, nil)
+		var cl protocol.ConsumerList
+		protocol.Decode(r.Body, &cl)
+		return strings.Join(cl.ConsumerIDList, ",")
+	}
+	if got := members("g1"); got != "" {
+		t.Fatalf("g1 after unregister: %q", got)
+	}
+	if got := members("g2"); got != "10.0.0.1@1" {
+		t.Fatalf("g2 lost its member: %q", got)
+	}
+}
+
+// TestBrokerCommitRightAfterSend commits the end of a queue as soon as the
+// sends are acknowledged, before the ConsumeQueue caught up: accepted.
+func TestBrokerCommitRightAfterSend(t *testing.T) {
+	b := testutil.StartBroker(t, nil)
+	w := newWire(t, b.Addr)
+	w.createTopic("Quick", 1)
+	for range 50 {
+		w.mustSend("Quick", 0, "x", nil)
+	}
+	h := protocol.QueueHeader{ConsumerGroup: "cg", Topic: "Quick", QueueID: 0, CommitOffset: 50}
+	if r := w.call(protocol.UpdateConsumerOffset, h.Fields(), nil); r.Code != protocol.Success {
+		t.Fatalf("commit of the acknowledged end: %d %s", r.Code, r.Remark)
+	}
+	h.CommitOffset = 51
+	if r := w.call(protocol.UpdateConsumerOffset, h.Fields(), nil); r.Code != protocol.InvalidParameter {
+		t.Fatalf("commit past the acknowledged end: %d", r.Code)
+	}
+}

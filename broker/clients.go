@@ -210,6 +210,36 @@ func (t *ClientTable) groupConns(group string) []*remoting.Conn {
 	return conns
 }
 
+// Unregister removes clientID from a consumer group and reports whether it
+// was a member.
+func (t *ClientTable) Unregister(clientID, group string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	g := t.consumers[group]
+	if g == nil || g.members[clientID] == nil {
+		return false
+	}
+	delete(g.members, clientID)
+	if len(g.members) == 0 {
+		delete(t.consumers, group)
+	} else {
+		g.rebuildSubs()
+	}
+	return true
+}
+
+// UnregisterProducer removes clientID from a producer group.
+func (t *ClientTable) UnregisterProducer(clientID, group string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m := t.producers[group]; m != nil {
+		delete(m, clientID)
+		if len(m) == 0 {
+			delete(t.producers, group)
+		}
+	}
+}
+
 // RemoveConn drops every registration made over c and returns the consumer
 // groups that lost a member.
 func (t *ClientTable) RemoveConn(c *remoting.Conn) []string {

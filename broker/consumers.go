@@ -50,10 +50,20 @@ func (b *Broker) handleHeartbeat(c *remoting.Conn, req *remoting.Command) (*remo
 }
 
 // handleUnregisterClient serves UNREGISTER_CLIENT (35), which Java clients
-// send on shutdown.
+// send when a producer or consumer shuts down: only the named groups of the
+// named client leave; the connection's other groups stay.
 func (b *Broker) handleUnregisterClient(c *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	for _, g := range b.clients.RemoveConn(c) {
-		b.notifyConsumersChanged(g)
+	clientID, err := protocol.ParseStringField(req.ExtFields, "clientID")
+	if err != nil {
+		return nil, err
+	}
+	producerGroup, consumerGroup := req.ExtFields.Value("producerGroup"), req.ExtFields.Value("consumerGroup")
+	if producerGroup != "" {
+		b.clients.UnregisterProducer(clientID, producerGroup)
+	}
+	if consumerGroup != "" && b.clients.Unregister(clientID, consumerGroup) {
+		b.logger.Info("consumer left group", "group", consumerGroup, "client", clientID)
+		b.notifyConsumersChanged(consumerGroup)
 	}
 	return req.NewResponse(protocol.Success, ""), nil
 }
@@ -113,7 +123,8 @@ func (b *Broker) handleQueryOffset(c *remoting.Conn, req *remoting.Command) (*re
 
 // handleUpdateOffset serves UPDATE_CONSUMER_OFFSET (15). Offsets outside
 // [0, queue end] are refused: a commit past the end would silently skip the
-// messages later stored there.
+// messages later stored there. The end counts messages stored but not yet
+// indexed, so a commit made right after a send is never refused.
 func (b *Broker) handleUpdateOffset(c *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
 	h, err := protocol.ParseQueueHeader(req.ExtFields, true)
 	if err != nil {
@@ -132,7 +143,7 @@ func (b *Broker) commitOffset(group, topic string, queueID int32, offset int64) 
 	if offset < 0 {
 		return remoting.Errorf(protocol.InvalidParameter, "commit offset %d is negative", offset)
 	}
-	if end := b.store.MaxOffset(topic, queueID); offset > end {
+	if end := b.store.AssignedOffset(topic, queueID); offset > end {
 		return remoting.Errorf(protocol.InvalidParameter, "commit offset %d is beyond the end %d of %s queue %d", offset, end, topic, queueID)
 	}
 	b.offsets.Commit(topic, group, queueID, offset)

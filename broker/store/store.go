@@ -437,6 +437,14 @@ func (s *Store) MaxOffset(topic string, qid int32) int64 {
 	return 0
 }
 
+// AssignedOffset is the queue offset the queue's next message will get:
+// MaxOffset plus the messages stored but not yet dispatched.
+func (s *Store) AssignedOffset(topic string, qid int32) int64 {
+	s.cl.appendMu.Lock()
+	defer s.cl.appendMu.Unlock()
+	return max(s.nextQO[topic][qid], s.MaxOffset(topic, qid))
+}
+
 // MinOffset is the first queue offset still readable; 0 for an unknown queue.
 func (s *Store) MinOffset(topic string, qid int32) int64 {
 	if cq := s.queues.get(topic, qid); cq != nil {
