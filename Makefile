@@ -39,7 +39,7 @@ test: deps lint build test-unit test-e2e
 # The race detector runs on the concurrency-heavy packages.
 test-unit:
 	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) ./...
-	$(GO) test -count=1 -race -timeout $(UNIT_TIMEOUT) ./internal/remoting/... ./namesrv/... ./broker/
+	$(GO) test -count=1 -race -timeout $(UNIT_TIMEOUT) ./internal/... ./namesrv/... ./broker/... ./client/...
 
 # Black-box tests: Apache RocketMQ's Go client against `sluice` processes.
 test-e2e: build

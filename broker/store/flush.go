@@ -10,8 +10,8 @@ import (
 // FlushSync: group commit. WaitDurable queues (end, done) and kicks the
 // flusher; each pass syncs everything written so far, so one fdatasync
 // covers every request queued while the previous one ran and batches grow
-// with load. Requests are completed on a separate goroutine so a slow
-// callback never delays the next sync.
+// with load. Requests are completed on the flusher goroutine; callbacks
+// must not block.
 //
 // FlushAsync: every FlushInterval, sync if at least FlushLeastPages pages
 // are dirty or FlushThoroughInterval has passed since the last sync.
@@ -124,19 +124,20 @@ func (f *flusher) complete(err error) {
 	if len(doneNow) == 0 {
 		return
 	}
-	go func() {
-		for _, w := range doneNow {
-			switch {
-			case w.end <= flushed:
-				w.done(nil)
-			case err != nil:
-				w.done(err)
-			default:
-				f.s.stats.flushTimeouts.Add(1)
-				w.done(ErrFlushTimeout)
-			}
+	// Callbacks run here, on the flusher: they must not block (WaitDurable
+	// says so), and answering in place saves a goroutine hand-off — tens of
+	// microseconds on a VM — on every acknowledgement.
+	for _, w := range doneNow {
+		switch {
+		case w.end <= flushed:
+			w.done(nil)
+		case err != nil:
+			w.done(err)
+		default:
+			f.s.stats.flushTimeouts.Add(1)
+			w.done(ErrFlushTimeout)
 		}
-	}()
+	}
 }
 
 // runAsync is the FlushAsync loop.

@@ -136,8 +136,10 @@ type Command struct {
 	ExtFields Fields
 	Body      []byte
 
-	// Serialize is the header serialization the command arrived with; it is
-	// ignored when encoding.
+	// Serialize is the header serialization the command arrived with. A
+	// response is encoded in it (Conn.Reply copies the request's), so every
+	// peer gets replies in the encoding it sends; requests use the
+	// connection's configured encoding.
 	Serialize SerializeType
 }
 

@@ -28,7 +28,7 @@ var (
 var opaqueSeq atomic.Int32
 
 type connOptions struct {
-	serialize      SerializeType // header encoding of what this side sends
+	serialize      SerializeType // header encoding of requests this side sends
 	writeTimeout   time.Duration
 	maxQueuedBytes int
 	logger         *slog.Logger
@@ -248,6 +248,7 @@ func (c *Conn) Reply(req *Command, resp *Command) {
 	}
 	resp.Opaque = req.Opaque
 	resp.Flag |= FlagResponse
+	resp.Serialize = req.Serialize
 	_ = c.enqueue(resp)
 }
 
@@ -319,7 +320,11 @@ func (c *Conn) writeLoop() {
 }
 
 func (c *Conn) writeFrame(bw *bufio.Writer, scratch []byte, cmd *Command) ([]byte, error) {
-	scratch, err := appendFrameHead(scratch, cmd, c.opts.serialize)
+	st := c.opts.serialize
+	if cmd.IsResponse() {
+		st = cmd.Serialize // a reply speaks the request's encoding
+	}
+	scratch, err := appendFrameHead(scratch, cmd, st)
 	if err != nil {
 		c.opts.logger.Error("dropping unencodable frame", "code", cmd.Code, "err", err)
 		return scratch, nil

@@ -31,7 +31,9 @@
 //	int16 code | int8 language | int16 version | int32 opaque | int32 flag |
 //	int32 remarkLen | remark | int32 extLen | { int16 kLen | k | int32 vLen | v }*
 //
-// The codec decodes both serializations; replies use the server's configured
-// type (JSON by default, as Apache RocketMQ does). The constants in this
+// The codec decodes both serializations. A reply uses the encoding of its
+// request — JSON for Apache RocketMQ's clients, which send JSON, and the
+// cheaper binary header for Sluice's client — and requests a server sends
+// use its configured type (JSON by default, as Apache RocketMQ). The constants in this
 // package are part of the wire format: never change them.
 package remoting

@@ -22,8 +22,8 @@ type ServerOptions struct {
 	// many bytes (256 MiB default): a peer that stops reading must not make
 	// the server buffer without bound.
 	MaxQueuedBytes int
-	// Serialize is the header encoding of replies and server-initiated
-	// requests (JSON default, as Apache RocketMQ).
+	// Serialize is the header encoding of server-initiated requests (JSON
+	// default, as Apache RocketMQ). Replies use their request's encoding.
 	Serialize SerializeType
 	// Logger receives connection events; slog.Default() when nil.
 	Logger *slog.Logger

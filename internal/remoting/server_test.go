@@ -74,8 +74,8 @@ func TestRemotingServerUnknownCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.Code != codeNotSupported || resp.Serialize != SerializeJSON {
-			t.Fatalf("got %v, want code %d in JSON", resp, codeNotSupported)
+		if resp.Code != codeNotSupported || resp.Serialize != st {
+			t.Fatalf("got %v in encoding %d, want code %d in the request's encoding %d", resp, resp.Serialize, codeNotSupported, st)
 		}
 	}
 }
