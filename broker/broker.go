@@ -189,10 +189,10 @@ func (b *Broker) Run(ctx context.Context) error {
 
 func (b *Broker) startBackground() {
 	b.goLoop(b.registerLoop)
-	b.goLoop(b.clientScanLoop)
-	b.goLoop(b.holds.run)
+	b.goLoop(func() { b.every(b.opts.ClientScanInterval, b.expireClients) })
+	b.goLoop(func() { b.every(b.opts.PullHoldCheckInterval, b.holds.answerExpired) })
 	b.goLoop(b.delays.run)
-	b.goLoop(b.metadataFlushLoop)
+	b.goLoop(func() { b.every(b.opts.MetadataFlushInterval, b.flushMetadata) })
 }
 
 func (b *Broker) goLoop(f func()) {
@@ -239,37 +239,33 @@ func (b *Broker) connClosed(c *remoting.Conn, reason error) {
 	}
 }
 
-func (b *Broker) clientScanLoop() {
-	t := time.NewTicker(b.opts.ClientScanInterval)
+// every runs fn every interval until the broker closes.
+func (b *Broker) every(interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-b.done:
 			return
 		case <-t.C:
-			for _, g := range b.clients.Expire(b.opts.Now().Add(-b.opts.ClientExpiry)) {
-				b.logger.Info("consumer group member expired", "group", g)
-				b.notifyConsumersChanged(g)
-			}
+			fn()
 		}
 	}
 }
 
-func (b *Broker) metadataFlushLoop() {
-	t := time.NewTicker(b.opts.MetadataFlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-			if err := b.offsets.Flush(); err != nil {
-				b.logger.Error("persist consumer offsets", "err", err)
-			}
-			if err := b.delays.flush(); err != nil {
-				b.logger.Error("persist delay offsets", "err", err)
-			}
-		}
+func (b *Broker) expireClients() {
+	for _, g := range b.clients.Expire(b.opts.Now().Add(-b.opts.ClientExpiry)) {
+		b.logger.Info("consumer group member expired", "group", g)
+		b.notifyConsumersChanged(g)
+	}
+}
+
+func (b *Broker) flushMetadata() {
+	if err := b.offsets.Flush(); err != nil {
+		b.logger.Error("persist consumer offsets", "err", err)
+	}
+	if err := b.delays.flush(); err != nil {
+		b.logger.Error("persist delay offsets", "err", err)
 	}
 }
 

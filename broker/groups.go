@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -110,13 +111,8 @@ func (t *GroupTable) Put(g GroupConfig) error {
 // Names returns the group names, sorted.
 func (t *GroupTable) Names() []string {
 	t.mu.RLock()
-	names := make([]string, 0, len(t.groups))
-	for n := range t.groups {
-		names = append(names, n)
-	}
-	t.mu.RUnlock()
-	slices.Sort(names)
-	return names
+	defer t.mu.RUnlock()
+	return slices.Sorted(maps.Keys(t.groups))
 }
 
 // Encode returns the table in its file format.

@@ -7,8 +7,8 @@ import (
 
 // pullHolds parks pulls that found nothing (long polling). The store's
 // dispatcher calls notify after it indexes new messages; a held pull whose
-// offset is now below the queue's end is answered at once. A ticker answers
-// pulls whose hold time ran out.
+// offset is now below the queue's end is answered at once. answerExpired,
+// run every PullHoldCheckInterval, answers pulls whose hold time ran out.
 type pullHolds struct {
 	b *Broker
 
@@ -43,16 +43,23 @@ func (ph *pullHolds) hold(p *pullRequest) {
 func (ph *pullHolds) notify(topic string, queue int32, maxOffset int64) {
 	key := queueKey{topic, queue}
 	ph.mu.Lock()
-	list := ph.waiting[key]
-	if len(list) == 0 {
-		ph.mu.Unlock()
-		return
-	}
 	var ready []*pullRequest
+	if list := ph.waiting[key]; len(list) > 0 {
+		ready = ph.take(key, list, func(p *pullRequest) bool { return p.h.QueueOffset < maxOffset })
+	}
+	ph.mu.Unlock()
+	for _, p := range ready {
+		go ph.answer(p)
+	}
+}
+
+// take removes the pulls of key that match and returns them; ph.mu is held.
+func (ph *pullHolds) take(key queueKey, list []*pullRequest, match func(*pullRequest) bool) []*pullRequest {
+	var out []*pullRequest
 	kept := list[:0]
 	for _, p := range list {
-		if p.h.QueueOffset < maxOffset {
-			ready = append(ready, p)
+		if match(p) {
+			out = append(out, p)
 		} else {
 			kept = append(kept, p)
 		}
@@ -63,10 +70,7 @@ func (ph *pullHolds) notify(topic string, queue int32, maxOffset int64) {
 		clear(list[len(kept):])
 		ph.waiting[key] = kept
 	}
-	ph.mu.Unlock()
-	for _, p := range ready {
-		go ph.answer(p)
-	}
+	return out
 }
 
 func (ph *pullHolds) answer(p *pullRequest) {
@@ -74,41 +78,19 @@ func (ph *pullHolds) answer(p *pullRequest) {
 	p.conn.Reply(p.req, ph.b.doPull(p, false))
 }
 
-// run answers expired holds until the broker closes.
-func (ph *pullHolds) run() {
-	t := time.NewTicker(ph.b.opts.PullHoldCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ph.b.done:
-			return
-		case now := <-t.C:
-			for _, p := range ph.expired(now) {
-				go ph.answer(p)
-			}
-		}
-	}
-}
-
-func (ph *pullHolds) expired(now time.Time) []*pullRequest {
+// answerExpired answers the holds whose time ran out or whose connection
+// closed.
+func (ph *pullHolds) answerExpired() {
+	now := time.Now()
 	ph.mu.Lock()
-	defer ph.mu.Unlock()
 	var out []*pullRequest
 	for key, list := range ph.waiting {
-		kept := list[:0]
-		for _, p := range list {
-			if !now.Before(p.deadline) || p.conn.Err() != nil {
-				out = append(out, p)
-			} else {
-				kept = append(kept, p)
-			}
-		}
-		if len(kept) == 0 {
-			delete(ph.waiting, key)
-		} else {
-			clear(list[len(kept):])
-			ph.waiting[key] = kept
-		}
+		out = append(out, ph.take(key, list, func(p *pullRequest) bool {
+			return !now.Before(p.deadline) || p.conn.Err() != nil
+		})...)
 	}
-	return out
+	ph.mu.Unlock()
+	for _, p := range out {
+		go ph.answer(p)
+	}
 }

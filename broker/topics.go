@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -153,13 +154,8 @@ func (t *TopicTable) Ensure(topic string, queues, perm int32) (protocol.TopicCon
 // Names returns the topic names, sorted.
 func (t *TopicTable) Names() []string {
 	t.mu.RLock()
-	names := make([]string, 0, len(t.topics))
-	for n := range t.topics {
-		names = append(names, n)
-	}
-	t.mu.RUnlock()
-	slices.Sort(names)
-	return names
+	defer t.mu.RUnlock()
+	return slices.Sorted(maps.Keys(t.topics))
 }
 
 // Snapshot returns the table as it is registered with NameServers.

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/rocketmq-client-go/v2/consumer"
 	"github.com/apache/rocketmq-client-go/v2/primitive"
 	"github.com/apache/rocketmq-client-go/v2/producer"
+
+	"github.com/sluicehq/sluice/client"
 )
 
 // goProducer starts an Apache RocketMQ Go producer.
@@ -53,28 +55,43 @@ func goCreateTopic(t testing.TB, c *cluster, topic string, queues int) {
 	waitRoute(t, c.ns.Addr, topic)
 }
 
-// received collects consumed message bodies and checks order per queue.
+// received collects consumed message bodies and checks order per queue,
+// for both clients' message types.
 type received struct {
 	mu       sync.Mutex
-	bodies   map[string]int // body → times seen
-	lastOff  map[int]int64  // queue → last offset seen
+	bodies   map[string]int  // body → times seen
+	lastOff  map[int32]int64 // queue → last offset seen
 	disorder []string
 }
 
 func newReceived() *received {
-	return &received{bodies: map[string]int{}, lastOff: map[int]int64{}}
+	return &received{bodies: map[string]int{}, lastOff: map[int32]int64{}}
 }
 
+// record notes one message; r.mu is held.
+func (r *received) record(body []byte, queue int32, offset int64) {
+	r.bodies[string(body)]++
+	if last, ok := r.lastOff[queue]; ok && offset <= last {
+		r.disorder = append(r.disorder, fmt.Sprintf("queue %d: offset %d after %d", queue, offset, last))
+	}
+	r.lastOff[queue] = offset
+}
+
+// add records messages of Apache RocketMQ's Go client.
 func (r *received) add(msgs ...*primitive.MessageExt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, m := range msgs {
-		r.bodies[string(m.Body)]++
-		q := m.Queue.QueueId
-		if last, ok := r.lastOff[q]; ok && m.QueueOffset <= last {
-			r.disorder = append(r.disorder, fmt.Sprintf("queue %d: offset %d after %d", q, m.QueueOffset, last))
-		}
-		r.lastOff[q] = m.QueueOffset
+		r.record(m.Body, int32(m.Queue.QueueId), m.QueueOffset)
+	}
+}
+
+// addSluice records messages of Sluice's client.
+func (r *received) addSluice(msgs []*client.MessageExt) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range msgs {
+		r.record(m.Body, m.QueueID, m.QueueOffset)
 	}
 }
 

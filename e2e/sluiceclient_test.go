@@ -52,42 +52,6 @@ func sluicePushConsumer(t testing.TB, nameServer, group, topic, expr string, ord
 	return c
 }
 
-// sluiceReceived is received for Sluice's message type.
-type sluiceReceived struct {
-	mu       sync.Mutex
-	bodies   map[string]int
-	lastOff  map[int32]int64
-	disorder []string
-}
-
-func newSluiceReceived() *sluiceReceived {
-	return &sluiceReceived{bodies: map[string]int{}, lastOff: map[int32]int64{}}
-}
-
-func (r *sluiceReceived) add(msgs []*client.MessageExt) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range msgs {
-		r.bodies[string(m.Body)]++
-		if last, ok := r.lastOff[m.QueueID]; ok && m.QueueOffset <= last {
-			r.disorder = append(r.disorder, fmt.Sprintf("queue %d: offset %d after %d", m.QueueID, m.QueueOffset, last))
-		}
-		r.lastOff[m.QueueID] = m.QueueOffset
-	}
-}
-
-func (r *sluiceReceived) missing(want []string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, w := range want {
-		if r.bodies[w] == 0 {
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
 func TestE2ESluiceClientSendKinds(t *testing.T) {
 	c := startCluster(t)
 	topic := uniqueName(t, "skinds")
@@ -135,7 +99,7 @@ func TestE2ESluiceClientSendKinds(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := newSluiceReceived()
+	got := newReceived()
 	var wrongTag atomic.Int32
 	sluicePushConsumer(t, c.ns.Addr, uniqueName(t, "scg"), topic, "a", false, 8,
 		func(_ context.Context, msgs []*client.MessageExt) client.ConsumeResult {
@@ -144,7 +108,7 @@ func TestE2ESluiceClientSendKinds(t *testing.T) {
 					wrongTag.Add(1)
 				}
 			}
-			got.add(msgs)
+			got.addSluice(msgs)
 			return client.ConsumeSuccess
 		})
 	eventually(t, 60*time.Second, func() bool { return len(got.missing(want)) == 0 },
@@ -186,10 +150,10 @@ func TestE2ESluiceClientOrderly100k(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	got := newSluiceReceived()
+	got := newReceived()
 	sluicePushConsumer(t, c.ns.Addr, uniqueName(t, "sog"), topic, "*", true, 32,
 		func(_ context.Context, msgs []*client.MessageExt) client.ConsumeResult {
-			got.add(msgs)
+			got.addSluice(msgs)
 			return client.ConsumeSuccess
 		})
 	eventually(t, 4*time.Minute, func() bool { return len(got.missing(want)) == 0 },
@@ -303,9 +267,9 @@ func TestE2ESluiceClientPullConsumer(t *testing.T) {
 			t.Fatalf("%s was committed by the first consumer but polled again by the second", m.Body)
 		}
 	}
-	got := newSluiceReceived()
-	got.add(first)
-	got.add(rest)
+	got := newReceived()
+	got.addSluice(first)
+	got.addSluice(rest)
 	if m := got.missing(want); len(m) > 0 {
 		t.Fatalf("after a restart with committed offsets, never polled: %v", m)
 	}
