@@ -625,3 +625,21 @@ func TestBrokerCommitRightAfterSend(t *testing.T) {
 		t.Fatalf("commit past the acknowledged end: %d", r.Code)
 	}
 }
+
+// TestBrokerRegistersWithEveryNameServer checks that a broker registers with
+// each of two independent NameServers, and that both learn a new topic at
+// once, not at the next periodic registration.
+func TestBrokerRegistersWithEveryNameServer(t *testing.T) {
+	ns1 := testutil.StartNameServer(t, nil)
+	ns2 := testutil.StartNameServer(t, nil)
+	b := testutil.StartBroker(t, func(o *broker.Options) { o.RegisterInterval = time.Hour }, ns1.Addr, ns2.Addr)
+	testutil.Eventually(t, 10*time.Second, func() bool { return b.Stats().Registrations >= 2 }, "broker did not register with both")
+	newWire(t, b.Addr).createTopic("Everywhere", 2)
+	for _, ns := range []*testutil.NameServer{ns1, ns2} {
+		w := newWire(t, ns.Addr)
+		testutil.Eventually(t, 10*time.Second, func() bool {
+			r := w.call(protocol.GetRouteInfoByTopic, remoting.Fields{{Key: "topic", Value: "Everywhere"}}, nil)
+			return r.Code == protocol.Success
+		}, "name server %s never learned the new topic", ns.Addr)
+	}
+}

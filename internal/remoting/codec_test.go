@@ -242,3 +242,41 @@ func BenchmarkRemotingDecodeSendHeader(b *testing.B) {
 		})
 	}
 }
+
+// FuzzRemotingReadFrameSplit feeds frames through a reader that returns
+// them a byte or a few bytes at a time: framing must not depend on how TCP
+// cuts the stream.
+func FuzzRemotingReadFrameSplit(f *testing.F) {
+	for _, st := range []SerializeType{SerializeJSON, SerializeRocketMQ} {
+		frame, _ := AppendFrame(nil, sampleCommand(), st)
+		f.Add(frame, uint8(1))
+		f.Add(frame, uint8(7))
+	}
+	f.Add(binary.BigEndian.AppendUint32(nil, MaxFrameSize), uint8(3))
+	f.Fuzz(func(t *testing.T, stream []byte, chunk uint8) {
+		whole, errWhole := ReadFrame(bytes.NewReader(stream))
+		split, errSplit := ReadFrame(&chunkReader{b: stream, n: int(chunk%16) + 1})
+		if (errWhole == nil) != (errSplit == nil) {
+			t.Fatalf("whole read err %v, split read err %v", errWhole, errSplit)
+		}
+		if errWhole == nil && (whole.Code != split.Code || whole.Opaque != split.Opaque || !bytes.Equal(whole.Body, split.Body)) {
+			t.Fatalf("split read decoded %v, whole %v", split, whole)
+		}
+	})
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	b []byte
+	n int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n, len(r.b))
+	copy(p, r.b[:k])
+	r.b = r.b[k:]
+	return k, nil
+}
