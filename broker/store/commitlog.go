@@ -260,6 +260,11 @@ func (cl *commitLog) syncTo(target int64) error {
 	if target <= from {
 		return nil
 	}
+	// Once an fdatasync failed, a later one that succeeds proves nothing
+	// about the pages the failed one dropped: never advance again.
+	if err := cl.checkWritable(); err != nil {
+		return err
+	}
 	if cl.dirDirty.Swap(false) {
 		if err := cl.fs.SyncDir(cl.dir); err != nil {
 			cl.dirDirty.Store(true)
