@@ -57,7 +57,7 @@ type storeConfig struct {
 	FlushThoroughInterval time.Duration   `yaml:"flush_thorough_interval" config:"positive"`
 	SyncFlushTimeout      time.Duration   `yaml:"sync_flush_timeout" config:"positive"`
 	MaxMessageSize        config.ByteSize `yaml:"max_message_size" config:"positive"`
-	Prewrite              bool            `yaml:"prewrite"`
+	Prewrite              string          `yaml:"prewrite" config:"enum=auto|true|false"`
 	MetaFlushInterval     time.Duration   `yaml:"meta_flush_interval" config:"positive"`
 	FileReservedTime      time.Duration   `yaml:"file_reserved_time" config:"positive"`
 	DeleteWhen            int             `yaml:"delete_when" config:"nonnegative"`
@@ -103,7 +103,7 @@ func defaultBrokerConfig() brokerConfig {
 			SegmentSize: config.ByteSize(s.SegmentSize), ConsumeQueueEntries: s.CQEntriesPerFile,
 			FlushInterval: s.FlushInterval, FlushLeastPages: s.FlushLeastPages,
 			FlushThoroughInterval: s.FlushThoroughInterval, SyncFlushTimeout: s.SyncFlushTimeout,
-			MaxMessageSize: config.ByteSize(s.MaxMessageSize), Prewrite: s.Prewrite,
+			MaxMessageSize: config.ByteSize(s.MaxMessageSize), Prewrite: "auto",
 			MetaFlushInterval: s.MetaFlushInterval, FileReservedTime: s.FileReservedTime,
 			DeleteWhen: s.DeleteWhen, DiskMaxUsedRatio: s.DiskMaxUsedRatio, CleanInterval: s.CleanInterval,
 			IndexEnabled: s.IndexEnabled, IndexMaxHashSlots: s.IndexMaxHashSlots, IndexMaxCount: s.IndexMaxCount,
@@ -135,7 +135,11 @@ func (c *brokerConfig) options(log *slog.Logger) broker.Options {
 	}
 	s.SegmentSize, s.CQEntriesPerFile = int64(cs.SegmentSize), cs.ConsumeQueueEntries
 	s.FlushInterval, s.FlushLeastPages, s.FlushThoroughInterval = cs.FlushInterval, cs.FlushLeastPages, cs.FlushThoroughInterval
-	s.SyncFlushTimeout, s.MaxMessageSize, s.Prewrite = cs.SyncFlushTimeout, int(cs.MaxMessageSize), cs.Prewrite
+	s.SyncFlushTimeout, s.MaxMessageSize = cs.SyncFlushTimeout, int(cs.MaxMessageSize)
+	// Pre-writing segments makes each fdatasync cheaper (no file-size
+	// journal commit) at the cost of writing every byte twice: worth it when
+	// every send waits for an fdatasync, not when flushes are periodic.
+	s.Prewrite = cs.Prewrite == "true" || cs.Prewrite == "auto" && s.FlushMode == store.FlushSync
 	s.MetaFlushInterval, s.FileReservedTime, s.DeleteWhen = cs.MetaFlushInterval, cs.FileReservedTime, cs.DeleteWhen
 	s.DiskMaxUsedRatio, s.CleanInterval = cs.DiskMaxUsedRatio, cs.CleanInterval
 	s.IndexEnabled, s.IndexMaxHashSlots, s.IndexMaxCount = cs.IndexEnabled, cs.IndexMaxHashSlots, cs.IndexMaxCount

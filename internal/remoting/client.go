@@ -154,13 +154,23 @@ func (cl *Client) Invoke(ctx context.Context, addr string, req *Command) (*Comma
 // InvokeAsync sends req to addr and calls cb with the outcome. cb must not
 // block (see Conn.InvokeAsync). Dialing, if needed, is bounded by timeout.
 func (cl *Client) InvokeAsync(addr string, req *Command, timeout time.Duration, cb func(*Command, error)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	c, err := cl.Conn(ctx, addr)
-	if err != nil {
-		return err
+	c := cl.openConn(addr)
+	if c == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var err error
+		if c, err = cl.Conn(ctx, addr); err != nil {
+			return err
+		}
 	}
 	return c.InvokeAsync(req, timeout, cb)
+}
+
+// openConn returns the open connection to addr, or nil.
+func (cl *Client) openConn(addr string) *Conn {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.conns[addr]
 }
 
 // InvokeOneway sends req to addr without a response.

@@ -211,7 +211,8 @@ func decodeBinaryFields(b []byte) (Fields, error) {
 		return nil, nil
 	}
 	all := string(b) // one allocation; keys and values are substrings
-	var fields Fields
+	// Headers carry about a dozen fields: size the slice once.
+	fields := make(Fields, 0, 16)
 	for p := 0; p < len(all); {
 		if len(fields) >= MaxExtFields {
 			return nil, frameErr("more than %d extFields", MaxExtFields)

@@ -60,14 +60,17 @@ type Conn struct {
 	closeErr  error
 	wg        sync.WaitGroup
 
-	value    atomic.Value  // owner state, see SetValue
-	handlers chan struct{} // semaphore of concurrent handlers
+	value     atomic.Value  // owner state, see SetValue
+	handlers  chan struct{} // semaphore of concurrent handlers
+	deadlines deadlineQueue // timeouts of async calls
 }
 
 type call struct {
-	ch    chan *Command
-	cb    func(*Command, error)
-	timer *time.Timer
+	ch chan *Command
+	cb func(*Command, error)
+	// code and timeout describe an async call for its timeout error.
+	code    int16
+	timeout time.Duration
 }
 
 // maxConcurrentHandlers caps the requests of one connection being served
@@ -370,9 +373,6 @@ func (c *Conn) complete(resp *Command) {
 }
 
 func (c *Conn) finish(cl *call, resp *Command, err error) {
-	if cl.timer != nil {
-		cl.timer.Stop()
-	}
 	if cl.cb != nil {
 		cl.cb(resp, err)
 		return
@@ -420,28 +420,27 @@ func (c *Conn) closedErr() error {
 }
 
 // InvokeAsync sends req and calls cb with the response, or with an error on
-// timeout or close. cb runs on the connection's read loop (or a timer) and
-// must not block; callbacks of one connection run in response order.
+// timeout or close. cb runs on the connection's read loop (or its deadline
+// sweeper) and must not block; callbacks of one connection run in response
+// order.
 func (c *Conn) InvokeAsync(req *Command, timeout time.Duration, cb func(*Command, error)) error {
-	cl := &call{cb: cb}
+	cl := &call{cb: cb, code: req.Code, timeout: timeout}
 	if err := c.register(req, cl); err != nil {
 		return err
 	}
-	opaque := req.Opaque
-	c.pmu.Lock()
-	cl.timer = time.AfterFunc(timeout, func() {
-		if late := c.take(opaque); late != nil {
-			late.cb(nil, fmt.Errorf("%w: code %d to %s after %v", ErrTimeout, req.Code, c.RemoteAddr(), timeout))
-		}
-	})
-	c.pmu.Unlock()
+	c.deadlines.add(c, req.Opaque, time.Now().Add(timeout))
 	if err := c.enqueue(req); err != nil {
-		if cl := c.take(opaque); cl != nil {
-			cl.timer.Stop()
-		}
+		c.take(req.Opaque)
 		return err
 	}
 	return nil
+}
+
+// expire fails the async call opaque with ErrTimeout if it is still pending.
+func (c *Conn) expire(opaque int32) {
+	if cl := c.take(opaque); cl != nil {
+		cl.cb(nil, fmt.Errorf("%w: code %d to %s after %v", ErrTimeout, cl.code, c.RemoteAddr(), cl.timeout))
+	}
 }
 
 // InvokeOneway sends req without waiting for, or accepting, a response.

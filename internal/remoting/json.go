@@ -298,7 +298,7 @@ func (s *jsonScanner) fields() (Fields, error) {
 	if !s.eat('{') {
 		return nil, s.err("extFields is not an object")
 	}
-	var out Fields
+	out := make(Fields, 0, 16)
 	for first := true; ; first = false {
 		s.ws()
 		if s.eat('}') {
