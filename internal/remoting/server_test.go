@@ -396,3 +396,34 @@ func BenchmarkRemotingRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// TestRemotingAsyncCallbackExactlyOnce checks that an answered async call
+// is not also failed by its deadline, and an unanswered one fails once.
+func TestRemotingAsyncCallbackExactlyOnce(t *testing.T) {
+	mux := NewMux()
+	mux.Handle(10, echo)
+	mux.Handle(11, func(c *Conn, req *Command) (*Command, error) { return nil, nil }) // never answers
+	s := startServer(t, mux, nil)
+	c := mustConn(t, newTestClient(t), s.Addr().String())
+	var answered, timedOut atomic.Int32
+	for range 200 {
+		c.InvokeAsync(NewRequest(10, nil, nil), 30*time.Millisecond, func(_ *Command, err error) {
+			if err == nil {
+				answered.Add(1)
+			} else {
+				timedOut.Add(1)
+			}
+		})
+	}
+	var silent atomic.Int32
+	c.InvokeAsync(NewRequest(11, nil, nil), 30*time.Millisecond, func(_ *Command, err error) {
+		if errors.Is(err, ErrTimeout) {
+			silent.Add(1)
+		}
+	})
+	time.Sleep(300 * time.Millisecond) // ten deadlines' worth: any double callback would show
+	if answered.Load()+timedOut.Load() != 200 || silent.Load() != 1 {
+		t.Fatalf("answered %d + timed out %d of 200; unanswered call failed %d times (want 1)",
+			answered.Load(), timedOut.Load(), silent.Load())
+	}
+}
