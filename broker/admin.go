@@ -14,9 +14,7 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 // routes is the broker's dispatch table.
 func (b *Broker) routes() *remoting.Mux {
 	m := remoting.NewMux()
-	for _, code := range []int16{protocol.SendMessage, protocol.SendMessageV2, protocol.SendBatchMessage} {
-		m.HandleInline(code, b.handleSend)
-	}
+	m.HandleInlineBatch(b.handleSends, protocol.SendMessage, protocol.SendMessageV2, protocol.SendBatchMessage)
 	m.Handle(protocol.PullMessage, b.handlePull)
 	m.Handle(protocol.HeartBeat, b.handleHeartbeat)
 	m.Handle(protocol.UnregisterClient, b.handleUnregisterClient)

@@ -643,3 +643,69 @@ func TestBrokerRegistersWithEveryNameServer(t *testing.T) {
 		}, "name server %s never learned the new topic", ns.Addr)
 	}
 }
+
+// TestBrokerPipelinedMixedSends pipelines single sends, batches and invalid
+// sends on one connection: the broker stores them in one write where it
+// can, yet every send gets its own answer and queue offsets follow send
+// order exactly.
+func TestBrokerPipelinedMixedSends(t *testing.T) {
+	b := testutil.StartBroker(t, func(o *broker.Options) { o.Store.FlushMode = store.FlushSync })
+	w := newWire(t, b.Addr)
+	w.createTopic("Mixed", 1)
+	conn, err := w.cl.Conn(t.Context(), w.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	type outcome struct {
+		code   int16
+		offset int64
+	}
+	results := make([]outcome, n)
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for i := range n {
+		var req *remoting.Command
+		switch {
+		case i%10 == 9:
+			req = remoting.NewRequest(protocol.SendMessage, sendHeader("bad topic", 0, nil).Fields(false), []byte("x"))
+		case i%25 == 0:
+			body, _ := message.EncodeBatch([]message.BatchItem{{Body: []byte("b1")}, {Body: []byte("b2")}, {Body: []byte("b3")}})
+			h := sendHeader("Mixed", 0, nil)
+			h.Batch = true
+			req = remoting.NewRequest(protocol.SendBatchMessage, h.Fields(true), body)
+		default:
+			req = remoting.NewRequest(protocol.SendMessage, sendHeader("Mixed", 0, nil).Fields(false), []byte(fmt.Sprint(i)))
+		}
+		if err := conn.InvokeAsync(req, 20*time.Second, func(resp *remoting.Command, err error) {
+			defer wg.Done()
+			if err != nil {
+				t.Errorf("send %d: %v", i, err)
+				return
+			}
+			h, _ := protocol.ParseSendResponseHeader(resp.ExtFields)
+			results[i] = outcome{resp.Code, h.QueueOffset}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	next := int64(0)
+	for i, r := range results {
+		switch {
+		case i%10 == 9:
+			if r.code != protocol.MessageIllegal {
+				t.Fatalf("invalid send %d answered %d", i, r.code)
+			}
+		case r.code != protocol.Success || r.offset != next:
+			t.Fatalf("send %d: code %d at offset %d, want 0 at %d", i, r.code, r.offset, next)
+		case i%25 == 0:
+			next += 3
+		default:
+			next++
+		}
+	}
+	if flushed, end := b.Store().FlushedOffset(), b.Store().MaxPhysicalOffset(); flushed < end {
+		t.Fatalf("SYNC_FLUSH sends answered before fsync: flushed %d < end %d", flushed, end)
+	}
+}

@@ -14,23 +14,57 @@ import (
 	"github.com/sluicehq/sluice/internal/remoting"
 )
 
-// handleSend serves SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and
-// SEND_BATCH_MESSAGE (320). It runs inline on the connection's read loop so
-// that messages pipelined on one connection are stored in the order they
-// were sent; the append is quick, and a SYNC_FLUSH wait replies later from
-// the store's flush callback instead of blocking the loop.
-func (b *Broker) handleSend(c *remoting.Conn, req *remoting.Command) (*remoting.Command, error) {
-	h, err := protocol.ParseSendHeader(req)
-	if err != nil {
-		return nil, err
+// handleSends serves SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and
+// SEND_BATCH_MESSAGE (320). It runs on the connection's read loop, so that
+// messages pipelined on one connection are stored in the order they were
+// sent, and it gets every send the connection had already buffered: their
+// messages are appended with one write instead of one each. Replies go out
+// when the messages are stored, or — under SYNC_FLUSH — from the store's
+// flush callback, never blocking the loop.
+func (b *Broker) handleSends(c *remoting.Conn, reqs []*remoting.Command) {
+	var run []*pendingSend
+	for _, req := range reqs {
+		h, err := protocol.ParseSendHeader(req)
+		if err == nil && (req.Code == protocol.SendBatchMessage || h.Batch) {
+			b.storeSends(c, run) // keep order: earlier sends first
+			run = run[:0]
+			resp, err := b.sendBatch(c, req, h)
+			b.reply(c, req, resp, err)
+			continue
+		}
+		var p *pendingSend
+		if err == nil {
+			p, err = b.prepareSend(c, req, h)
+		}
+		if err != nil {
+			c.Reply(req, remoting.ErrorResponse(req, err))
+			continue
+		}
+		run = append(run, p)
 	}
-	if req.Code == protocol.SendBatchMessage || h.Batch {
-		return b.sendBatch(c, req, h)
-	}
-	return b.sendOne(c, req, h)
+	b.storeSends(c, run)
 }
 
-func (b *Broker) sendOne(c *remoting.Conn, req *remoting.Command, h protocol.SendHeader) (*remoting.Command, error) {
+// reply sends the outcome of a handler-style call.
+func (b *Broker) reply(c *remoting.Conn, req *remoting.Command, resp *remoting.Command, err error) {
+	if err != nil {
+		resp = remoting.ErrorResponse(req, err)
+	}
+	if resp != nil {
+		c.Reply(req, resp)
+	}
+}
+
+// pendingSend is a validated single-message send ready to store.
+type pendingSend struct {
+	req     *remoting.Command
+	rec     *message.Record
+	topic   string // the topic the client sees (before delay routing)
+	queueID int32
+	uniq    string
+}
+
+func (b *Broker) prepareSend(c *remoting.Conn, req *remoting.Command, h protocol.SendHeader) (*pendingSend, error) {
 	if err := b.checkBody(req.Body); err != nil {
 		return nil, err
 	}
@@ -65,19 +99,56 @@ func (b *Broker) sendOne(c *remoting.Conn, req *remoting.Command, h protocol.Sen
 		Body: req.Body, Topic: topic, Properties: props,
 	}
 	b.applyDelay(rec)
-	res, err := b.store.PutMessage(rec)
-	if err != nil {
-		return nil, putError(err)
+	return &pendingSend{req: req, rec: rec, topic: topic, queueID: queueID, uniq: string(uniq)}, nil
+}
+
+// storeSends appends a run of prepared sends and replies to each: at once,
+// or once durable under SYNC_FLUSH (one wait for the whole run).
+func (b *Broker) storeSends(c *remoting.Conn, run []*pendingSend) {
+	if len(run) == 0 {
+		return
 	}
-	b.stats.countPut(topic, 1, len(req.Body))
-	resp := req.NewResponse(protocol.Success, "")
-	resp.ExtFields = protocol.SendResponseHeader{
-		MsgID:         message.OffsetMsgID(b.storeHost, res.PhysicalOffset),
-		QueueID:       queueID,
-		QueueOffset:   res.QueueOffset,
-		TransactionID: string(uniq),
-	}.Fields()
-	return b.replyWhenDurable(c, req, resp, res.End, rec.Properties)
+	var res []store.PutResult
+	var errs []error
+	if len(run) == 1 {
+		r, err := b.store.PutMessage(run[0].rec)
+		res, errs = []store.PutResult{r}, []error{err}
+	} else {
+		recs := make([]*message.Record, len(run))
+		for i, p := range run {
+			recs[i] = p.rec
+		}
+		res, errs = b.store.PutMessages(recs)
+	}
+	var waiting []*remoting.Command // requests answered after the flush
+	var resps []*remoting.Command
+	var end int64
+	for i, p := range run {
+		if errs[i] != nil {
+			c.Reply(p.req, remoting.ErrorResponse(p.req, putError(errs[i])))
+			continue
+		}
+		b.stats.countPut(p.topic, 1, len(p.req.Body))
+		resp := p.req.NewResponse(protocol.Success, "")
+		resp.ExtFields = protocol.SendResponseHeader{
+			MsgID:         message.OffsetMsgID(b.storeHost, res[i].PhysicalOffset),
+			QueueID:       p.queueID,
+			QueueOffset:   res[i].QueueOffset,
+			TransactionID: p.uniq,
+		}.Fields()
+		if b.waitsForFlush(p.rec.Properties) {
+			waiting, resps, end = append(waiting, p.req), append(resps, resp), max(end, res[i].End)
+			continue
+		}
+		c.Reply(p.req, resp)
+	}
+	if len(waiting) > 0 {
+		b.store.WaitDurable(end, func(err error) {
+			for i, req := range waiting {
+				c.Reply(req, flushOutcome(resps[i], err))
+			}
+		})
+	}
 }
 
 func (b *Broker) sendBatch(c *remoting.Conn, req *remoting.Command, h protocol.SendHeader) (*remoting.Command, error) {
@@ -131,26 +202,37 @@ func (b *Broker) sendBatch(c *remoting.Conn, req *remoting.Command, h protocol.S
 
 // replyWhenDurable returns resp at once, or — under SYNC_FLUSH, unless the
 // message says WAIT=false — replies after the store has fsynced up to end.
-// A flush timeout is FLUSH_DISK_TIMEOUT (stored, not yet durable: clients
-// count it as sent); a failed fsync is SYSTEM_ERROR so the client retries.
 func (b *Broker) replyWhenDurable(c *remoting.Conn, req, resp *remoting.Command, end int64, props []byte) (*remoting.Command, error) {
-	if b.opts.Store.FlushMode != store.FlushSync {
+	if !b.waitsForFlush(props) {
 		return resp, nil
 	}
-	if w, ok := message.LookupProperty(props, message.PropertyWaitStoreMsgOK); ok && string(w) == "false" {
-		return resp, nil
-	}
-	b.store.WaitDurable(end, func(err error) {
-		switch {
-		case err == nil:
-		case errors.Is(err, store.ErrFlushTimeout):
-			resp.Code, resp.Remark = protocol.FlushDiskTimeout, "flush to disk timed out"
-		default:
-			resp.Code, resp.Remark, resp.ExtFields = protocol.SystemError, "flush to disk failed: "+err.Error(), nil
-		}
-		c.Reply(req, resp)
-	})
+	b.store.WaitDurable(end, func(err error) { c.Reply(req, flushOutcome(resp, err)) })
 	return nil, nil
+}
+
+// waitsForFlush reports whether a send's reply waits for fdatasync:
+// SYNC_FLUSH, unless the message says WAIT=false.
+func (b *Broker) waitsForFlush(props []byte) bool {
+	if b.opts.Store.FlushMode != store.FlushSync {
+		return false
+	}
+	w, ok := message.LookupProperty(props, message.PropertyWaitStoreMsgOK)
+	return !ok || string(w) != "false"
+}
+
+// flushOutcome turns resp into what the client gets after a durability
+// wait. A flush timeout is FLUSH_DISK_TIMEOUT (stored, not yet durable:
+// clients count it as sent); a failed fsync is SYSTEM_ERROR so the client
+// retries.
+func flushOutcome(resp *remoting.Command, err error) *remoting.Command {
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrFlushTimeout):
+		resp.Code, resp.Remark = protocol.FlushDiskTimeout, "flush to disk timed out"
+	default:
+		resp.Code, resp.Remark, resp.ExtFields = protocol.SystemError, "flush to disk failed: "+err.Error(), nil
+	}
+	return resp
 }
 
 // writableTopic returns topic's configuration for a send, creating it from

@@ -178,6 +178,17 @@ func (cl *commitLog) undoLocked(seg *segment, phys int64, n int, hadBytes int64)
 	}
 }
 
+// freeLocked is how many bytes the segment being written has left: a whole
+// segment when the next write starts a new one.
+func (cl *commitLog) freeLocked() int64 {
+	end := cl.end.Load()
+	seg := cl.lastSegment()
+	if seg == nil || end >= seg.base+cl.segSize {
+		return cl.segSize
+	}
+	return seg.base + cl.segSize - end
+}
+
 // reserveLocked returns the segment and offset where n bytes go, writing an
 // END_FILE filler and rolling when needed.
 func (cl *commitLog) reserveLocked(n int64) (*segment, int64, error) {

@@ -3,6 +3,7 @@ package remoting
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -160,22 +161,86 @@ func (c *Conn) failPending() {
 // wait blocks until both loops of the connection have exited.
 func (c *Conn) wait() { c.wg.Wait() }
 
+// maxBatch caps how many buffered requests one batch handler call takes.
+const maxBatch = 256
+
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var next *Command // a frame read ahead while collecting a batch
 	for {
-		cmd, err := ReadFrame(br)
-		if err != nil {
-			c.readFailed(err)
-			return
+		cmd := next
+		next = nil
+		if cmd == nil {
+			var err error
+			if cmd, err = ReadFrame(br); err != nil {
+				c.readFailed(err)
+				return
+			}
+			c.lastRead.Store(time.Now().UnixNano())
 		}
-		c.lastRead.Store(time.Now().UnixNano())
 		if cmd.IsResponse() {
 			c.complete(cmd)
 			continue
 		}
+		if r, ok := c.mux.lookup(cmd.Code); ok && r.batch != nil {
+			var err error
+			if next, err = c.serveBatch(br, r.batch, cmd); err != nil {
+				c.readFailed(err)
+				return
+			}
+			continue
+		}
 		c.dispatch(cmd)
 	}
+}
+
+// serveBatch collects the requests of br's batch route that are already
+// buffered behind first, serves them in one call, and returns a frame it
+// read ahead that belongs to something else.
+func (c *Conn) serveBatch(br *bufio.Reader, route *batchRoute, first *Command) (*Command, error) {
+	batch := []*Command{first}
+	var ahead *Command
+	for len(batch) < maxBatch && frameBuffered(br) {
+		cmd, err := ReadFrame(br)
+		if err != nil {
+			c.serveBatchNow(route, batch)
+			return nil, err
+		}
+		if r, ok := c.mux.lookup(cmd.Code); cmd.IsResponse() || !ok || r.batch != route {
+			ahead = cmd
+			break
+		}
+		batch = append(batch, cmd)
+	}
+	c.serveBatchNow(route, batch)
+	return ahead, nil
+}
+
+// frameBuffered reports whether a whole frame is already in br, so reading
+// it cannot block.
+func frameBuffered(br *bufio.Reader) bool {
+	if br.Buffered() < 4 {
+		return false
+	}
+	head, err := br.Peek(4)
+	if err != nil {
+		return false
+	}
+	n := int(int32(binary.BigEndian.Uint32(head)))
+	return n >= 4 && n <= MaxFrameSize && br.Buffered() >= 4+n
+}
+
+func (c *Conn) serveBatchNow(route *batchRoute, batch []*Command) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.opts.logger.Error("batch handler panicked", "code", batch[0].Code, "remote", c.RemoteAddr().String(), "panic", p)
+			for _, req := range batch {
+				c.Reply(req, req.NewResponse(codeSystemError, fmt.Sprintf("internal error serving code %d", req.Code)))
+			}
+		}
+	}()
+	route.h(c, batch)
 }
 
 func (c *Conn) readFailed(err error) {

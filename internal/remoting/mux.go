@@ -17,6 +17,16 @@ type HandlerFunc func(c *Conn, req *Command) (*Command, error)
 type route struct {
 	h      HandlerFunc
 	inline bool
+	batch  *batchRoute
+}
+
+// BatchHandlerFunc serves a run of requests that arrived back to back on one
+// connection, in arrival order. It must reply to each (Conn.Reply), now or
+// later, and must not block.
+type BatchHandlerFunc func(c *Conn, reqs []*Command)
+
+type batchRoute struct {
+	h BatchHandlerFunc
 }
 
 // Mux maps request codes to handlers: one dispatch table per daemon.
@@ -39,6 +49,17 @@ func (m *Mux) Handle(code int16, h HandlerFunc) { m.routes[code] = route{h: h} }
 // order matters, such as appending a sent message (its durability wait
 // replies later through Conn.Reply).
 func (m *Mux) HandleInline(code int16, h HandlerFunc) { m.routes[code] = route{h: h, inline: true} }
+
+// HandleInlineBatch registers h for codes, on the read loop like
+// HandleInline. When several requests with these codes are already buffered
+// back to back — a peer pipelining sends — h gets them together, so their
+// work (appending messages) can be done at once. Requests keep their order.
+func (m *Mux) HandleInlineBatch(h BatchHandlerFunc, codes ...int16) {
+	br := &batchRoute{h: h}
+	for _, code := range codes {
+		m.routes[code] = route{inline: true, batch: br}
+	}
+}
 
 func (m *Mux) lookup(code int16) (route, bool) {
 	if m == nil {

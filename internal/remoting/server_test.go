@@ -427,3 +427,65 @@ func TestRemotingAsyncCallbackExactlyOnce(t *testing.T) {
 			answered.Load(), timedOut.Load(), silent.Load())
 	}
 }
+
+// TestRemotingInlineBatches pipelines requests on one connection: a batch
+// handler sees them in order, in runs of more than one, and every request
+// is answered.
+func TestRemotingInlineBatches(t *testing.T) {
+	var mu sync.Mutex
+	var seen []int
+	largest := 0
+	mux := NewMux()
+	mux.HandleInlineBatch(func(c *Conn, reqs []*Command) {
+		mu.Lock()
+		largest = max(largest, len(reqs))
+		for _, r := range reqs {
+			n, _ := strconv.Atoi(r.ExtFields.Value("v"))
+			seen = append(seen, n)
+		}
+		mu.Unlock()
+		for _, r := range reqs {
+			c.Reply(r, r.NewResponse(0, r.ExtFields.Value("v")))
+		}
+	}, 10, 310)
+	mux.Handle(11, echo)
+	s := startServer(t, mux, nil)
+	c := mustConn(t, newTestClient(t), s.Addr().String())
+	const n = 3000
+	var wg sync.WaitGroup
+	wg.Add(n)
+	var wrong atomic.Int32
+	for i := range n {
+		code := int16(10)
+		if i%7 == 0 {
+			code = 310
+		}
+		if i%50 == 0 {
+			code = 11 // another route in the middle ends a batch
+		}
+		req := NewRequest(code, Fields{{"v", strconv.Itoa(i)}}, make([]byte, 512))
+		want := strconv.Itoa(i)
+		if err := c.InvokeAsync(req, 10*time.Second, func(r *Command, err error) {
+			if err != nil || (code != 11 && r.Remark != want) {
+				wrong.Add(1)
+			}
+			wg.Done()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if wrong.Load() > 0 {
+		t.Fatalf("%d requests got a wrong or no reply", wrong.Load())
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] <= seen[i-1] {
+			t.Fatalf("batch handler saw %d after %d", seen[i], seen[i-1])
+		}
+	}
+	if len(seen) != n-n/50 || largest < 2 {
+		t.Fatalf("batch handler saw %d requests, largest batch %d", len(seen), largest)
+	}
+}
