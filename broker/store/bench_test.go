@@ -109,6 +109,32 @@ func BenchmarkCommitLogPutSync(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitLogPutMany appends runs of 32 independent records of 8
+// queues with one PutMessages call each, as the broker does with the sends
+// a connection pipelined.
+func BenchmarkCommitLogPutMany(b *testing.B) {
+	s := benchStore(b, FlushAsync)
+	const run = 32
+	recs := make([]*message.Record, run)
+	for i := range recs {
+		r := *benchRecord(1024)
+		r.QueueID = int32(i % 8)
+		recs[i] = &r
+	}
+	b.SetBytes(int64(recs[0].Size()))
+	b.ReportAllocs()
+	start := time.Now()
+	for done := 0; done < b.N; done += run {
+		_, errs := s.PutMessages(recs[:min(run, b.N-done)])
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+}
+
 func BenchmarkCommitLogGetMessages(b *testing.B) {
 	s := benchStore(b, FlushAsync)
 	r := benchRecord(1024)
