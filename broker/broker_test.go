@@ -709,3 +709,29 @@ func TestBrokerPipelinedMixedSends(t *testing.T) {
 		t.Fatalf("SYNC_FLUSH sends answered before fsync: flushed %d < end %d", flushed, end)
 	}
 }
+
+// TestBrokerLongPollWakesOnRedelivery holds a pull on a group's retry
+// topic; the message handed back with delay level 1 must answer it when the
+// delay service moves it there, not when the hold times out.
+func TestBrokerLongPollWakesOnRedelivery(t *testing.T) {
+	c := testutil.StartCluster(t, nil)
+	w := newWire(t, c.Broker.Addr)
+	w.createTopic("Jobs", 1)
+	w.mustSend("Jobs", 0, "job", nil)
+	w.waitMax("Jobs", 0, 1)
+	retry := message.RetryTopic("jg")
+	w.heartbeat("127.0.0.1@1", "jg", subAll("Jobs"), subAll(retry))
+	orig := w.pull("jg", "Jobs", 0, 0, 0, 0).msgs[0]
+	held := make(chan pulled, 1)
+	go func() { held <- w.pull("jg", retry, 0, 0, protocol.PullFlagSuspend, 15000) }()
+	testutil.Eventually(t, 10*time.Second, func() bool { return c.Broker.Stats().HeldPulls == 1 }, "retry pull not held")
+	back := protocol.SendBackHeader{Offset: orig.CommitLogOffset, Group: "jg", DelayLevel: 1, OriginTopic: "Jobs", MaxReconsumeTimes: 16}
+	start := time.Now()
+	if r := w.call(protocol.ConsumerSendMsgBack, back.Fields(), nil); r.Code != protocol.Success {
+		t.Fatalf("send back: %d %s", r.Code, r.Remark)
+	}
+	p := <-held
+	if p.code != protocol.Success || len(p.msgs) != 1 {
+		t.Fatalf("held retry pull answered %d with %d messages after %v", p.code, len(p.msgs), time.Since(start))
+	}
+}

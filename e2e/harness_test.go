@@ -244,3 +244,58 @@ func uniqueName(t testing.TB, prefix string) string {
 	}
 	return fmt.Sprintf("%s_%s_%d", prefix, name, time.Now().UnixNano()%1e6)
 }
+
+// sendNumbered sends n bodies "<prefix>-0" … with send and returns them.
+func sendNumbered(t testing.TB, n int, prefix string, send func(body string) error) []string {
+	t.Helper()
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprintf("%s-%d", prefix, i)
+		if err := send(want[i]); err != nil {
+			t.Fatalf("send %s: %v", want[i], err)
+		}
+	}
+	return want
+}
+
+// retryTracker fails the first delivery of every message and records how
+// the second one arrived (topic/reconsumeTimes).
+type retryTracker struct {
+	mu          sync.Mutex
+	attempts    map[string]int
+	redelivered map[string]string
+}
+
+func newRetryTracker() *retryTracker {
+	return &retryTracker{attempts: map[string]int{}, redelivered: map[string]string{}}
+}
+
+// deliver records a delivery and reports whether it should fail.
+func (r *retryTracker) deliver(body, topic string, reconsumeTimes int32) (fail bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts[body]++
+	if r.attempts[body] == 1 {
+		return true
+	}
+	r.redelivered[body] = fmt.Sprintf("%s/%d", topic, reconsumeTimes)
+	return false
+}
+
+// check waits until every message of want came back once, under its
+// original topic (restored from RETRY_TOPIC) with reconsumeTimes 1.
+func (r *retryTracker) check(t testing.TB, topic string, want []string) {
+	t.Helper()
+	eventually(t, 50*time.Second, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.redelivered) == len(want)
+	}, "redelivered %d of %d", len(r.redelivered), len(want))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for body, how := range r.redelivered {
+		if how != topic+"/1" {
+			t.Fatalf("%s redelivered as %s, want %s/1", body, how, topic)
+		}
+	}
+}

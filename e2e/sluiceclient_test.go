@@ -171,41 +171,20 @@ func TestE2ESluiceClientRetry(t *testing.T) {
 	goCreateTopic(t, c, topic, 2)
 	p := sluiceProducer(t, c.ns.Addr)
 	ctx := ctxTimeout(t, 60*time.Second)
-	var want []string
-	for i := range 10 {
-		body := fmt.Sprint("job-", i)
-		want = append(want, body)
-		if _, err := p.SendSync(ctx, client.NewMessage(topic, []byte(body))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var mu sync.Mutex
-	attempts := map[string]int{}
-	redelivered := map[string]string{}
+	want := sendNumbered(t, 10, "job", func(body string) error {
+		_, err := p.SendSync(ctx, client.NewMessage(topic, []byte(body)))
+		return err
+	})
+	tracker := newRetryTracker()
 	sluicePushConsumer(t, c.ns.Addr, uniqueName(t, "srg"), topic, "*", false, 1,
 		func(_ context.Context, msgs []*client.MessageExt) client.ConsumeResult {
-			mu.Lock()
-			defer mu.Unlock()
 			m := msgs[0]
-			attempts[string(m.Body)]++
-			if attempts[string(m.Body)] == 1 {
+			if tracker.deliver(string(m.Body), m.Topic, m.ReconsumeTimes) {
 				return client.ConsumeRetryLater
 			}
-			redelivered[string(m.Body)] = fmt.Sprintf("%s/%d", m.Topic, m.ReconsumeTimes)
 			return client.ConsumeSuccess
 		})
-	eventually(t, 50*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(redelivered) == len(want)
-	}, "redelivered %d of %d", len(redelivered), len(want))
-	mu.Lock()
-	defer mu.Unlock()
-	for body, how := range redelivered {
-		if how != topic+"/1" {
-			t.Fatalf("%s redelivered as %s, want %s/1", body, how, topic)
-		}
-	}
+	tracker.check(t, topic, want)
 }
 
 func TestE2ESluiceClientPullConsumer(t *testing.T) {
@@ -214,14 +193,10 @@ func TestE2ESluiceClientPullConsumer(t *testing.T) {
 	goCreateTopic(t, c, topic, 4)
 	p := sluiceProducer(t, c.ns.Addr)
 	ctx := ctxTimeout(t, 60*time.Second)
-	var want []string
-	for i := range 200 {
-		body := fmt.Sprint("p-", i)
-		want = append(want, body)
-		if _, err := p.SendSync(ctx, client.NewMessage(topic, []byte(body))); err != nil {
-			t.Fatal(err)
-		}
-	}
+	want := sendNumbered(t, 200, "p", func(body string) error {
+		_, err := p.SendSync(ctx, client.NewMessage(topic, []byte(body)))
+		return err
+	})
 	group := uniqueName(t, "slg")
 	consume := func(n int) []*client.MessageExt {
 		opts := client.NewPullConsumerOptions(group, c.ns.Addr)
