@@ -106,6 +106,8 @@ func TestBrokerRejectsBadInput(t *testing.T) {
 		{"properties over 32767", "Good", 0, 1, map[string]string{"K": big}, protocol.MessageIllegal},
 		{"queue out of range", "Good", 9, 1, nil, protocol.SystemError},
 		{"system topic", message.TopicSchedule, 0, 1, nil, protocol.NoPermission},
+		{"timer message", "Good", 0, 1, map[string]string{message.PropertyTimerDeliverMS: "1735200000000"}, protocol.MessageIllegal},
+		{"transactional message", "Good", 0, 1, map[string]string{message.PropertyTransactionPrepared: "true"}, protocol.MessageIllegal},
 	}
 	for _, tc := range cases {
 		r := w.send(tc.topic, tc.queue, strings.Repeat("b", tc.body), tc.props)

@@ -297,6 +297,13 @@ func checkProperties(props []byte, sysFlag int32) error {
 	if v, ok := message.LookupProperty(props, message.PropertyTransactionPrepared); ok && string(v) == "true" {
 		return remoting.Errorf(protocol.MessageIllegal, "transactional messages are not supported")
 	}
+	// RocketMQ 5's timer messages would otherwise be delivered at once: say
+	// so rather than ignore the requested time.
+	for _, k := range []string{message.PropertyTimerDeliverMS, message.PropertyTimerDelaySec, message.PropertyTimerDelayMS} {
+		if _, ok := message.LookupProperty(props, k); ok {
+			return remoting.Errorf(protocol.MessageIllegal, "timer messages (%s) are not supported; use a delay level (DELAY)", k)
+		}
+	}
 	return nil
 }
 
