@@ -165,42 +165,47 @@ func benchTopic(b *testing.B, c *cluster, queues int) string {
 	return topic
 }
 
-// sluiceBatchPublish sends b.N messages as batches of size from workers
-// goroutines with SendSync.
-func sluiceBatchPublish(b *testing.B, c *cluster, payload []byte, workers, size int) benchResult {
-	p := benchProducer(b, c)
-	topic := benchTopic(b, c, 8)
+// timedWorkers runs op over b.N items, step at a time, from workers
+// goroutines, timing each call; it stops at the first error.
+func timedWorkers(b *testing.B, workers, step int, op func(n int) error) benchResult {
 	var next atomic.Int64
 	var lat latencies
-	ctx := context.Background()
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			batch := make([]*client.Message, 0, size)
+		wg.Go(func() {
 			for {
-				lo := next.Add(int64(size)) - int64(size)
+				lo := next.Add(int64(step)) - int64(step)
 				if lo >= int64(b.N) {
 					return
 				}
-				batch = batch[:0]
-				for i := lo; i < min(lo+int64(size), int64(b.N)); i++ {
-					batch = append(batch, client.NewMessage(topic, payload))
-				}
 				t0 := time.Now()
-				if _, err := p.SendSync(ctx, batch...); err != nil {
+				if err := op(min(step, b.N-int(lo))); err != nil {
 					b.Error(err)
 					return
 				}
 				lat.add(time.Since(t0))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return lat.result(b.N, time.Since(start))
+}
+
+// sluiceBatchPublish sends b.N messages as batches of size from workers
+// goroutines with SendSync.
+func sluiceBatchPublish(b *testing.B, c *cluster, payload []byte, workers, size int) benchResult {
+	p := benchProducer(b, c)
+	topic := benchTopic(b, c, 8)
+	batch := make([]*client.Message, size)
+	for i := range batch {
+		batch[i] = client.NewMessage(topic, payload) // read-only while sent: shared by the workers
+	}
+	return timedWorkers(b, workers, size, func(n int) error {
+		_, err := p.SendSync(context.Background(), batch[:n]...)
+		return err
+	})
 }
 
 func sluiceAsyncPublish(b *testing.B, c *cluster, payload []byte) benchResult {
@@ -232,28 +237,10 @@ func sluiceAsyncPublish(b *testing.B, c *cluster, payload []byte) benchResult {
 func sluiceSyncPublish(b *testing.B, c *cluster, payload []byte, producers int) benchResult {
 	p := benchProducer(b, c)
 	topic := benchTopic(b, c, 8)
-	var next atomic.Int64
-	var lat latencies
-	ctx := context.Background()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				t0 := time.Now()
-				if _, err := p.SendSync(ctx, client.NewMessage(topic, payload)); err != nil {
-					b.Error(err)
-					return
-				}
-				lat.add(time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	return lat.result(b.N, time.Since(start))
+	return timedWorkers(b, producers, 1, func(int) error {
+		_, err := p.SendSync(context.Background(), client.NewMessage(topic, payload))
+		return err
+	})
 }
 
 // sluiceConsume fills a topic with b.N messages, then times a pull consumer
@@ -372,27 +359,10 @@ func jsAsyncPublish(b *testing.B, j *jetStream, payload []byte) benchResult {
 
 func jsSyncPublish(b *testing.B, j *jetStream, payload []byte, producers int) benchResult {
 	subject := j.stream(b) + ".m"
-	var next atomic.Int64
-	var lat latencies
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				t0 := time.Now()
-				if _, err := j.js.Publish(subject, payload); err != nil {
-					b.Error(err)
-					return
-				}
-				lat.add(time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	return lat.result(b.N, time.Since(start))
+	return timedWorkers(b, producers, 1, func(int) error {
+		_, err := j.js.Publish(subject, payload)
+		return err
+	})
 }
 
 // jsConsume fills a stream with b.N messages, then times an ordered
