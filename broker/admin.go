@@ -52,6 +52,9 @@ func (b *Broker) handleCreateTopic(c *remoting.Conn, req *remoting.Command) (*re
 	if err != nil {
 		return nil, err
 	}
+	if !b.isMaster() {
+		return nil, remoting.Errorf(protocol.NoPermission, "broker %s (id %d) is a slave: create topics on its master", b.opts.BrokerName, b.opts.BrokerID)
+	}
 	if err := message.ValidateTopic(h.Topic); err != nil {
 		return nil, remoting.Errorf(protocol.InvalidParameter, "topic %q: %v", h.Topic, err)
 	}
@@ -82,6 +85,9 @@ func (b *Broker) handleDeleteTopic(c *remoting.Conn, req *remoting.Command) (*re
 	topic, err := protocol.ParseStringField(req.ExtFields, "topic")
 	if err != nil {
 		return nil, err
+	}
+	if !b.isMaster() {
+		return nil, remoting.Errorf(protocol.NoPermission, "broker %s (id %d) is a slave: delete topics on its master", b.opts.BrokerName, b.opts.BrokerID)
 	}
 	if isSystemTopic(topic) {
 		return nil, remoting.Errorf(protocol.NoPermission, "topic %s is a system topic", topic)

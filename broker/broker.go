@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/store"
@@ -23,9 +24,9 @@ type Broker struct {
 	opts   Options
 	logger *slog.Logger
 
-	store   *store.Store
-	server  *remoting.Server
-	nsConns *remoting.Client
+	store  *store.Store
+	server *remoting.Server
+	peers  *remoting.Client // to NameServers and, on a slave, to its master
 
 	addr      string         // advertised ip:port
 	storeHost netip.AddrPort // STOREHOST of records
@@ -39,12 +40,14 @@ type Broker struct {
 	holds   *pullHolds
 	delays  *delayService
 
-	registerNow chan struct{}
-	done        chan struct{}
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
-	stats       brokerStats
+	registerNow   chan struct{}
+	syncNow       chan struct{}
+	learnedMaster atomic.Pointer[masterInfo] // a slave's master, from the NameServers
+	done          chan struct{}
+	wg            sync.WaitGroup
+	closeOnce     sync.Once
+	closeErr      error
+	stats         brokerStats
 }
 
 // New opens the broker's store and metadata and binds its listener. Call
@@ -65,6 +68,7 @@ func New(opts Options) (*Broker, error) {
 		clients:     newClientTable(),
 		locks:       newLockTable(opts.QueueLockExpiry),
 		registerNow: make(chan struct{}, 1),
+		syncNow:     make(chan struct{}, 1),
 		done:        make(chan struct{}),
 	}
 	if err := b.openMetadata(); err != nil {
@@ -85,7 +89,7 @@ func New(opts Options) (*Broker, error) {
 		return nil, err
 	}
 	b.store.OnDispatch(b.holds.notify)
-	b.nsConns = remoting.NewClient(remoting.ClientOptions{
+	b.peers = remoting.NewClient(remoting.ClientOptions{
 		DialTimeout: 3 * time.Second, WriteTimeout: 30 * time.Second, MaxQueuedBytes: 64 << 20,
 		Serialize: remoting.SerializeJSON, Logger: b.logger,
 	})
@@ -193,6 +197,7 @@ func (b *Broker) startBackground() {
 	b.goLoop(func() { b.every(b.opts.PullHoldCheckInterval, b.holds.answerExpired) })
 	b.goLoop(b.delays.run)
 	b.goLoop(func() { b.every(b.opts.MetadataFlushInterval, b.flushMetadata) })
+	b.goLoop(b.metadataSyncLoop)
 }
 
 func (b *Broker) goLoop(f func()) {
@@ -215,7 +220,7 @@ func (b *Broker) Close() error {
 		}
 		b.wg.Wait()
 		b.unregisterAll()
-		b.nsConns.Close()
+		b.peers.Close()
 		if err := b.offsets.Flush(); err != nil {
 			errs = append(errs, err)
 		}

@@ -737,3 +737,46 @@ func TestBrokerLongPollWakesOnRedelivery(t *testing.T) {
 		t.Fatalf("held retry pull answered %d with %d messages after %v", p.code, len(p.msgs), time.Since(start))
 	}
 }
+
+// TestBrokerSlaveCopiesMasterMetadata runs a master and a slave registered
+// with one NameServer: the slave finds its master through the register
+// reply and copies topics and consumer offsets, a lower offset committed on
+// the slave never wins over the master's, and the slave refuses to create
+// topics. (Offsets a slave reports back to its master need replicated data:
+// see the HA tests.)
+func TestBrokerSlaveCopiesMasterMetadata(t *testing.T) {
+	ns := testutil.StartNameServer(t, nil)
+	m := testutil.StartBroker(t, nil, ns.Addr)
+	s := testutil.StartBroker(t, func(o *broker.Options) {
+		o.Role, o.BrokerID = broker.RoleSlave, 1
+		o.MetadataSyncInterval = 200 * time.Millisecond
+	}, ns.Addr)
+	mw, sw := newWire(t, m.Addr), newWire(t, s.Addr)
+	mw.createTopic("Shared", 2)
+	for range 5 {
+		mw.mustSend("Shared", 0, "x", nil)
+	}
+	mw.waitMax("Shared", 0, 5)
+	h := protocol.QueueHeader{ConsumerGroup: "cg", Topic: "Shared", QueueID: 0, CommitOffset: 2}
+	mw.call(protocol.UpdateConsumerOffset, h.Fields(), nil)
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		code, off := sw.queueOffset(protocol.QueryConsumerOffset, "cg", "Shared", 0)
+		return code == protocol.Success && off == 2
+	}, "slave never copied the master's offset")
+	r := sw.call(protocol.GetAllTopicConfig, nil, nil)
+	var topics protocol.TopicConfigWrapper
+	if err := protocol.Decode(r.Body, &topics); err != nil || topics.TopicConfigTable["Shared"].ReadQueueNums != 2 {
+		t.Fatalf("slave topics: %v %+v", err, topics.TopicConfigTable["Shared"])
+	}
+	if r := sw.call(protocol.UpdateAndCreateTopic, protocol.CreateTopicHeader{Topic: "X", ReadQueueNums: 1, WriteQueueNums: 1, Perm: 6}.Fields(), nil); r.Code != protocol.NoPermission {
+		t.Fatalf("topic creation on a slave: %d", r.Code)
+	}
+	// The slave has no messages (no replication here), so it cannot accept
+	// commits past its own end: commit what it has.
+	h.CommitOffset = 0
+	sw.call(protocol.UpdateConsumerOffset, h.Fields(), nil)
+	time.Sleep(600 * time.Millisecond) // several sync rounds
+	if _, off := sw.queueOffset(protocol.QueryConsumerOffset, "cg", "Shared", 0); off != 2 {
+		t.Fatalf("a lower commit on the slave won over the master's: %d", off)
+	}
+}

@@ -108,6 +108,29 @@ func (t *GroupTable) Put(g GroupConfig) error {
 	return t.persist()
 }
 
+// Replace makes the table a copy of a master's (slaves call it).
+func (t *GroupTable) Replace(groups map[string]GroupConfig) error {
+	t.mu.Lock()
+	t.groups = make(map[string]GroupConfig, len(groups))
+	for name, g := range groups {
+		if validGroupName(name) {
+			g.GroupName = name
+			t.groups[name] = g
+		}
+	}
+	t.mu.Unlock()
+	return t.persist()
+}
+
+// decodeGroups parses GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body.
+func decodeGroups(body []byte) (map[string]GroupConfig, error) {
+	var f groupFile
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, fmt.Errorf("parse subscription groups: %w", err)
+	}
+	return f.SubscriptionGroupTable, nil
+}
+
 // Names returns the group names, sorted.
 func (t *GroupTable) Names() []string {
 	t.mu.RLock()

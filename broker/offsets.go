@@ -109,6 +109,57 @@ func (t *OffsetTable) DeleteTopic(topic string) {
 	t.mu.Unlock()
 }
 
+// committedOffset is one committed offset.
+type committedOffset struct {
+	topic, group string
+	queueID      int32
+	offset       int64
+}
+
+// MergeMax takes every offset of another broker's table (GET_ALL_CONSUMER
+// _OFFSET's body) that is ahead of this one's, so copying a master's offsets
+// to a slave never moves one back (RocketMQ #1094). It returns the offsets
+// where this table is ahead, which a slave reports back to its master.
+func (t *OffsetTable) MergeMax(body []byte) ([]committedOffset, error) {
+	var f offsetFile
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, fmt.Errorf("parse consumer offsets: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ahead []committedOffset
+	for key, queues := range f.OffsetTable {
+		if !strings.Contains(key, "@") {
+			continue
+		}
+		local := t.table[key]
+		if local == nil {
+			local = make(map[int32]int64)
+			t.table[key] = local
+		}
+		for q, off := range queues {
+			qid, err := strconv.ParseInt(q, 10, 32)
+			if err != nil || off < 0 {
+				continue
+			}
+			if cur, ok := local[int32(qid)]; !ok || off > cur {
+				local[int32(qid)] = off
+				t.dirty = true
+			}
+		}
+	}
+	for key, queues := range t.table {
+		topic, group, _ := strings.Cut(key, "@")
+		theirs := f.OffsetTable[key]
+		for qid, off := range queues {
+			if other, ok := theirs[strconv.Itoa(int(qid))]; !ok || off > other {
+				ahead = append(ahead, committedOffset{topic: topic, group: group, queueID: qid, offset: off})
+			}
+		}
+	}
+	return ahead, nil
+}
+
 // Encode returns the table in its file format (also the body of
 // GET_ALL_CONSUMER_OFFSET, which slaves copy).
 func (t *OffsetTable) Encode() []byte {

@@ -49,6 +49,15 @@ type Options struct {
 	Role Role
 	// DataDir holds the store and the config/ metadata. Required.
 	DataDir string
+	// MasterAddr is a slave's master ("ip:port" of its remoting listener).
+	// Default: learned from the NameServers' register replies.
+	MasterAddr string
+	// MasterHAAddr is a slave's master's HA address. Default: learned from
+	// the NameServers' register replies (the master's listen port + 1).
+	MasterHAAddr string
+	// MetadataSyncInterval is how often a slave copies its master's topics,
+	// consumer groups and consumer offsets. Default 10 s.
+	MetadataSyncInterval time.Duration
 
 	// AutoCreateTopic publishes TBW102 so clients may send to topics that
 	// do not exist yet; the broker creates them on first send. Default true.
@@ -124,6 +133,7 @@ func NewOptions() Options {
 		MaxPullMsgs:                 1024,
 		MaxPullBytes:                4 << 20,
 		MetadataFlushInterval:       5 * time.Second,
+		MetadataSyncInterval:        10 * time.Second,
 		IdleTimeout:                 120 * time.Second,
 		Store:                       store.DefaultOptions(),
 		Now:                         time.Now,
@@ -158,6 +168,7 @@ func (o *Options) Validate() error {
 		"client expiry": o.ClientExpiry, "client scan interval": o.ClientScanInterval,
 		"queue lock expiry": o.QueueLockExpiry, "max pull hold": o.MaxPullHold,
 		"pull hold check interval": o.PullHoldCheckInterval, "metadata flush interval": o.MetadataFlushInterval,
+		"metadata sync interval": o.MetadataSyncInterval,
 	} {
 		check(d > 0, "%s must be positive, got %v", name, d)
 	}

@@ -44,6 +44,9 @@ func (b *Broker) handlePull(c *remoting.Conn, req *remoting.Command) (*remoting.
 func (b *Broker) preparePull(c *remoting.Conn, req *remoting.Command, h protocol.PullHeader) (*pullRequest, error) {
 	cfg, ok := b.topics.Get(h.Topic)
 	if !ok {
+		if !b.isMaster() {
+			b.requestMetadataSync() // the master may have created it since the last copy
+		}
 		return nil, remoting.Errorf(protocol.TopicNotExist, "topic[%s] not exist, apply first please!", h.Topic)
 	}
 	if cfg.Perm&protocol.PermRead == 0 {

@@ -78,7 +78,7 @@ func (b *Broker) registerAll() {
 func (b *Broker) registerOne(ns string, h protocol.BrokerHeader, body []byte) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.opts.RegisterTimeout)
 	defer cancel()
-	resp, err := b.nsConns.Invoke(ctx, ns, remoting.NewRequest(protocol.RegisterBroker, h.Fields(), body))
+	resp, err := b.peers.Invoke(ctx, ns, remoting.NewRequest(protocol.RegisterBroker, h.Fields(), body))
 	if err == nil && resp.Code != protocol.Success {
 		err = &remoting.CodeError{Code: resp.Code, Remark: resp.Remark}
 	}
@@ -89,6 +89,12 @@ func (b *Broker) registerOne(ns string, h protocol.BrokerHeader, body []byte) {
 	}
 	b.stats.registrations.Add(1)
 	r := protocol.ParseRegisterBrokerResult(resp.ExtFields)
+	if !b.isMaster() && r.MasterAddr != "" {
+		if old := b.learnedMaster.Swap(&masterInfo{addr: r.MasterAddr, haAddr: r.HAServerAddr}); old == nil || old.addr != r.MasterAddr {
+			b.logger.Info("master found", "master", r.MasterAddr, "master_ha", r.HAServerAddr, "name_server", ns)
+			b.requestMetadataSync()
+		}
+	}
 	b.logger.Debug("registered with name server", "name_server", ns, "master", r.MasterAddr)
 }
 
@@ -105,7 +111,7 @@ func (b *Broker) unregisterAll() {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			if _, err := b.nsConns.Invoke(ctx, ns, remoting.NewRequest(protocol.UnregisterBroker, h.Fields(), nil)); err != nil {
+			if _, err := b.peers.Invoke(ctx, ns, remoting.NewRequest(protocol.UnregisterBroker, h.Fields(), nil)); err != nil {
 				b.logger.Warn("unregister from name server failed", "name_server", ns, "err", err)
 			}
 		}()

@@ -151,6 +151,33 @@ func (t *TopicTable) Ensure(topic string, queues, perm int32) (protocol.TopicCon
 	return cfg, t.changed()
 }
 
+// Replace makes the table a copy of a master's (slaves call it), keeping
+// nothing of its own. It reports whether anything changed.
+func (t *TopicTable) Replace(w protocol.TopicConfigWrapper) (bool, error) {
+	t.mu.Lock()
+	if w.DataVersion == t.version && len(w.TopicConfigTable) == len(t.topics) {
+		t.mu.Unlock()
+		return false, nil
+	}
+	topics := make(map[string]protocol.TopicConfig, len(w.TopicConfigTable))
+	for name, cfg := range w.TopicConfigTable {
+		if message.ValidateTopic(name) != nil {
+			continue
+		}
+		cfg.TopicName = name
+		topics[name] = cfg
+	}
+	t.topics = topics
+	t.mu.Unlock()
+	if err := t.changed(); err != nil {
+		return true, err
+	}
+	t.mu.Lock()
+	t.version = w.DataVersion // after changed(), which bumps it: mirror the master's
+	t.mu.Unlock()
+	return true, nil
+}
+
 // Names returns the topic names, sorted.
 func (t *TopicTable) Names() []string {
 	t.mu.RLock()
