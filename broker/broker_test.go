@@ -780,3 +780,27 @@ func TestBrokerSlaveCopiesMasterMetadata(t *testing.T) {
 		t.Fatalf("a lower commit on the slave won over the master's: %d", off)
 	}
 }
+
+// TestBrokerSuggestsSlaveToSlowConsumers: with SlaveReadEnable, a consumer
+// whose next message is further behind the log's end than
+// SlowConsumerLagBytes is told to pull from the slave (id 1); one that is
+// close is kept on the master.
+func TestBrokerSuggestsSlaveToSlowConsumers(t *testing.T) {
+	b := testutil.StartBroker(t, func(o *broker.Options) {
+		o.SlaveReadEnable = true
+		o.SlowConsumerLagBytes = 4096
+	})
+	w := newWire(t, b.Addr)
+	w.createTopic("Lag", 1)
+	for range 20 {
+		w.mustSend("Lag", 0, strings.Repeat("m", 1000), nil)
+	}
+	w.waitMax("Lag", 0, 20)
+	w.heartbeat("127.0.0.1@1", "cg", subAll("Lag"))
+	if p := w.pull("cg", "Lag", 0, 0, 0, 0); p.code != protocol.Success || p.hdr.SuggestWhichBrokerID != 1 {
+		t.Fatalf("far behind: code %d suggest %d, want the slave", p.code, p.hdr.SuggestWhichBrokerID)
+	}
+	if p := w.pull("cg", "Lag", 0, 19, 0, 0); p.code != protocol.Success || p.hdr.SuggestWhichBrokerID != 0 {
+		t.Fatalf("near the end: code %d suggest %d, want the master", p.code, p.hdr.SuggestWhichBrokerID)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -55,6 +56,15 @@ type Options struct {
 	// MasterHAAddr is a slave's master's HA address. Default: learned from
 	// the NameServers' register replies (the master's listen port + 1).
 	MasterHAAddr string
+	// SlaveReadEnable lets a master send consumers that are far behind
+	// (SlowConsumerLagBytes) to the group's slave. Default false.
+	SlaveReadEnable bool
+	// SlowConsumerLagBytes is how far behind the log's end, in bytes, a
+	// consumer's next message must be for SlaveReadEnable to move it to a
+	// slave: about where messages leave the page cache. Default 40% of RAM
+	// (as Apache RocketMQ's accessMessageInMemoryMaxRatio), 4 GiB when
+	// unknown.
+	SlowConsumerLagBytes int64
 	// MetadataSyncInterval is how often a slave copies its master's topics,
 	// consumer groups and consumer offsets. Default 10 s.
 	MetadataSyncInterval time.Duration
@@ -134,6 +144,7 @@ func NewOptions() Options {
 		MaxPullBytes:                4 << 20,
 		MetadataFlushInterval:       5 * time.Second,
 		MetadataSyncInterval:        10 * time.Second,
+		SlowConsumerLagBytes:        memoryBytes() * 4 / 10,
 		IdleTimeout:                 120 * time.Second,
 		Store:                       store.DefaultOptions(),
 		Now:                         time.Now,
@@ -188,6 +199,25 @@ func validName(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 	}) < 0
+}
+
+// memoryBytes is the machine's RAM from /proc/meminfo, or 10 GiB (so 40%
+// is 4 GiB) when it cannot be read.
+func memoryBytes() int64 {
+	const fallback = 10 << 30
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return fallback
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err == nil && kb > 0 {
+				return kb << 10
+			}
+		}
+	}
+	return fallback
 }
 
 // advertiseAddr resolves the address to register and stamp into records.

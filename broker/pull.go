@@ -1,10 +1,12 @@
 package broker
 
 import (
+	"encoding/binary"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/broker/store"
+	"github.com/sluicehq/sluice/internal/message"
 	"github.com/sluicehq/sluice/internal/protocol"
 	"github.com/sluicehq/sluice/internal/remoting"
 )
@@ -19,6 +21,7 @@ type pullRequest struct {
 	h        protocol.PullHeader
 	maxMsgs  int
 	sub      *subscription
+	group    GroupConfig
 	deadline time.Time
 }
 
@@ -73,7 +76,7 @@ func (b *Broker) preparePull(c *remoting.Conn, req *remoting.Command, h protocol
 	if maxMsgs <= 0 {
 		maxMsgs = defaultPullMsgs
 	}
-	return &pullRequest{conn: c, req: req, h: h, maxMsgs: min(maxMsgs, b.opts.MaxPullMsgs), sub: sub}, nil
+	return &pullRequest{conn: c, req: req, h: h, maxMsgs: min(maxMsgs, b.opts.MaxPullMsgs), sub: sub, group: g}, nil
 }
 
 // pullSubscription is the filter of a pull: the expression in the request
@@ -116,13 +119,34 @@ func (b *Broker) doPull(p *pullRequest, mayHold bool) *remoting.Command {
 	}
 	resp := p.req.NewResponse(code, res.Status.String())
 	resp.ExtFields = protocol.PullResponseHeader{
-		NextBeginOffset: res.NextBeginOffset, MinOffset: res.MinOffset, MaxOffset: res.MaxOffset,
+		SuggestWhichBrokerID: b.suggestBroker(p.group, res),
+		NextBeginOffset:      res.NextBeginOffset, MinOffset: res.MinOffset, MaxOffset: res.MaxOffset,
 	}.Fields()
 	if code == protocol.Success {
 		resp.Body = res.Body
 		b.stats.countGet(h.Topic, h.ConsumerGroup, res.Count, len(res.Body))
 	}
 	return resp
+}
+
+// suggestBroker is the broker id the consumer should pull from next
+// (suggestWhichBrokerId): the group's configured broker when it names one;
+// else, on a master with SlaveReadEnable, the group's slave for consumers so
+// far behind that their messages are likely no longer in memory; else the
+// master. A slave always points back to the master — when the master is
+// down the client finds no master address and stays on the slave.
+func (b *Broker) suggestBroker(g GroupConfig, res store.GetResult) int64 {
+	if g.BrokerID > 0 {
+		return g.BrokerID
+	}
+	if !b.isMaster() || !b.opts.SlaveReadEnable || res.Status != store.Found || len(res.Body) < message.OffPhysicalOffset+8 {
+		return protocol.MasterID
+	}
+	phys := int64(binary.BigEndian.Uint64(res.Body[message.OffPhysicalOffset:]))
+	if b.store.MaxPhysicalOffset()-phys > b.opts.SlowConsumerLagBytes {
+		return max(g.WhichBrokerWhenConsumeSlowly, 1)
+	}
+	return protocol.MasterID
 }
 
 // pullCode maps a store status to the response code, as Apache RocketMQ's
