@@ -36,6 +36,7 @@ func (b *Broker) routes() *remoting.Mux {
 	m.Handle(protocol.GetAllSubscriptionGroupConfig, b.handleAllGroupConfig)
 	m.Handle(protocol.GetAllDelayOffset, b.handleAllDelayOffset)
 	m.Handle(protocol.UpdateBrokerConfig, refuseRemoteConfig)
+	m.Handle(protocol.GetBrokerRuntimeInfo, b.handleRuntimeInfo)
 	return m
 }
 

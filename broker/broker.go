@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sluicehq/sluice/broker/ha"
 	"github.com/sluicehq/sluice/broker/store"
 	"github.com/sluicehq/sluice/internal/message"
 	"github.com/sluicehq/sluice/internal/remoting"
@@ -39,6 +40,10 @@ type Broker struct {
 	locks   *LockTable
 	holds   *pullHolds
 	delays  *delayService
+
+	epochs   *ha.EpochFile
+	haMaster *ha.Master // masters
+	haSlave  *ha.Slave  // slaves
 
 	registerNow   chan struct{}
 	syncNow       chan struct{}
@@ -81,9 +86,15 @@ func New(opts Options) (*Broker, error) {
 		b.store.Close()
 		return nil, err
 	}
+	if err := b.openReplication(); err != nil {
+		b.server.Close()
+		b.store.Close()
+		return nil, err
+	}
 	b.holds = newPullHolds(b)
 	b.delays = newDelayService(b, filepath.Join(opts.DataDir, "config", "delayOffset.json"))
 	if err := b.delays.load(); err != nil {
+		b.closeReplication()
 		b.server.Close()
 		b.store.Close()
 		return nil, err
@@ -198,6 +209,8 @@ func (b *Broker) startBackground() {
 	b.goLoop(b.delays.run)
 	b.goLoop(func() { b.every(b.opts.MetadataFlushInterval, b.flushMetadata) })
 	b.goLoop(b.metadataSyncLoop)
+	b.goLoop(b.runReplication)
+	b.goLoop(func() { b.every(b.opts.ReplicationLogInterval, b.logReplication) })
 }
 
 func (b *Broker) goLoop(f func()) {
@@ -218,6 +231,7 @@ func (b *Broker) Close() error {
 		if err := b.server.Close(); err != nil {
 			errs = append(errs, err)
 		}
+		b.closeReplication()
 		b.wg.Wait()
 		b.unregisterAll()
 		b.peers.Close()

@@ -185,5 +185,6 @@ func (d *delayService) redeliver(rec message.Record) (int64, error) {
 	if err != nil {
 		return -1, fmt.Errorf("redeliver to %s: %w", topic, err)
 	}
+	d.b.appended()
 	return res.End, nil
 }

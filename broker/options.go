@@ -50,6 +50,20 @@ type Options struct {
 	Role Role
 	// DataDir holds the store and the config/ metadata. Required.
 	DataDir string
+	// HAListen is the master's replication (HA) address. Default: the
+	// listen port plus one, as Apache RocketMQ.
+	HAListen string
+	// InSyncReplicas is how many copies a SYNC_MASTER send needs before it
+	// is acknowledged SEND_OK, the master's included: 2 waits for one
+	// slave. Default 2. (RocketMQ 5's default of 1 makes SYNC_MASTER behave
+	// as ASYNC_MASTER; Sluice follows 4.x, where SYNC_MASTER waits.)
+	InSyncReplicas int
+	// SlaveTimeout is how long a SYNC_MASTER send waits for its slaves
+	// before FLUSH_SLAVE_TIMEOUT. Default 3 s.
+	SlaveTimeout time.Duration
+	// ReplicationLogInterval is how often replication offsets and lag are
+	// logged. Default 30 s.
+	ReplicationLogInterval time.Duration
 	// MasterAddr is a slave's master ("ip:port" of its remoting listener).
 	// Default: learned from the NameServers' register replies.
 	MasterAddr string
@@ -144,6 +158,9 @@ func NewOptions() Options {
 		MaxPullBytes:                4 << 20,
 		MetadataFlushInterval:       5 * time.Second,
 		MetadataSyncInterval:        10 * time.Second,
+		InSyncReplicas:              2,
+		SlaveTimeout:                3 * time.Second,
+		ReplicationLogInterval:      30 * time.Second,
 		SlowConsumerLagBytes:        memoryBytes() * 4 / 10,
 		IdleTimeout:                 120 * time.Second,
 		Store:                       store.DefaultOptions(),
@@ -179,12 +196,14 @@ func (o *Options) Validate() error {
 		"client expiry": o.ClientExpiry, "client scan interval": o.ClientScanInterval,
 		"queue lock expiry": o.QueueLockExpiry, "max pull hold": o.MaxPullHold,
 		"pull hold check interval": o.PullHoldCheckInterval, "metadata flush interval": o.MetadataFlushInterval,
-		"metadata sync interval": o.MetadataSyncInterval,
+		"metadata sync interval": o.MetadataSyncInterval, "slave timeout": o.SlaveTimeout,
+		"replication log interval": o.ReplicationLogInterval,
 	} {
 		check(d > 0, "%s must be positive, got %v", name, d)
 	}
 	check(o.ClientExpiry >= 2*o.ClientScanInterval, "client expiry %v must be at least twice the scan interval %v", o.ClientExpiry, o.ClientScanInterval)
 	check(o.MaxPullMsgs > 0 && o.MaxPullBytes > 0, "pull limits must be positive")
+	check(o.InSyncReplicas >= 1 && o.InSyncReplicas <= 16, "in-sync replicas %d outside 1-16", o.InSyncReplicas)
 	for _, ns := range o.NameServers {
 		_, _, err := net.SplitHostPort(ns)
 		check(err == nil, "name server address %q: %v", ns, err)

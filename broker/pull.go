@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,10 +47,13 @@ func (b *Broker) handlePull(c *remoting.Conn, req *remoting.Command) (*remoting.
 
 func (b *Broker) preparePull(c *remoting.Conn, req *remoting.Command, h protocol.PullHeader) (*pullRequest, error) {
 	cfg, ok := b.topics.Get(h.Topic)
+	if !ok && !b.isMaster() {
+		// The master may have created the topic since the last copy of its
+		// table (and may be down now): serve what was replicated.
+		b.requestMetadataSync()
+		cfg, ok = b.replicatedTopic(h.Topic)
+	}
 	if !ok {
-		if !b.isMaster() {
-			b.requestMetadataSync() // the master may have created it since the last copy
-		}
 		return nil, remoting.Errorf(protocol.TopicNotExist, "topic[%s] not exist, apply first please!", h.Topic)
 	}
 	if cfg.Perm&protocol.PermRead == 0 {
@@ -77,6 +81,22 @@ func (b *Broker) preparePull(c *remoting.Conn, req *remoting.Command, h protocol
 		maxMsgs = defaultPullMsgs
 	}
 	return &pullRequest{conn: c, req: req, h: h, maxMsgs: min(maxMsgs, b.opts.MaxPullMsgs), sub: sub, group: g}, nil
+}
+
+// replicatedTopic is a readable configuration for a topic a slave holds
+// messages of but whose configuration it has not copied yet. A group's retry
+// topic, which the master creates at the group's first heartbeat, reads as
+// one empty queue until a message for it arrives: a consumer that moved to
+// the slave while the master is down keeps polling it quietly.
+func (b *Broker) replicatedTopic(topic string) (protocol.TopicConfig, bool) {
+	qids := b.store.Topics()[topic]
+	if len(qids) == 0 {
+		if strings.HasPrefix(topic, message.RetryTopicPrefix) && validGroupName(strings.TrimPrefix(topic, message.RetryTopicPrefix)) {
+			return newTopicConfig(topic, 1, protocol.PermRead), true
+		}
+		return protocol.TopicConfig{}, false
+	}
+	return newTopicConfig(topic, slices.Max(qids)+1, protocol.PermRead), true
 }
 
 // pullSubscription is the filter of a pull: the expression in the request
@@ -108,6 +128,13 @@ func (b *Broker) doPull(p *pullRequest, mayHold bool) *remoting.Command {
 		return p.req.NewResponse(protocol.SystemError, "read queue: "+err.Error())
 	}
 	code := pullCode(res.Status, h.QueueOffset)
+	if code == protocol.PullOffsetMoved && !b.isMaster() && h.QueueOffset > res.MaxOffset {
+		// A consumer ahead of a slave read from the master what has not
+		// reached the slave yet. The slave cannot tell a lagging copy from a
+		// bad offset, so it keeps the consumer's offset and waits for the data
+		// (RocketMQ's slaves likewise never move an offset).
+		code, res.NextBeginOffset = protocol.PullNotFound, h.QueueOffset
+	}
 	if code == protocol.PullNotFound && mayHold && h.SysFlag&protocol.PullFlagSuspend != 0 {
 		hold := b.opts.MaxPullHold
 		if h.SuspendTimeoutMillis > 0 {

@@ -3,8 +3,6 @@ package broker
 import (
 	"context"
 	"hash/crc32"
-	"net"
-	"strconv"
 	"sync"
 	"time"
 
@@ -39,17 +37,6 @@ func (b *Broker) registerLoop() {
 		}
 		b.registerAll()
 	}
-}
-
-// haAddr is the HA address advertised for slaves to replicate from: the
-// remoting port plus one, as Apache RocketMQ's default.
-func (b *Broker) haAddr() string {
-	host, port, err := net.SplitHostPort(b.addr)
-	if err != nil {
-		return ""
-	}
-	p, _ := strconv.Atoi(port)
-	return net.JoinHostPort(host, strconv.Itoa(p+1))
 }
 
 // registerAll registers with each NameServer in parallel. NameServers are

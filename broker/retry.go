@@ -94,6 +94,7 @@ func (b *Broker) handleSendBack(c *remoting.Conn, req *remoting.Command) (*remot
 	if err != nil {
 		return nil, putError(err)
 	}
+	b.appended()
 	if err := b.waitDurable(res.End); err != nil {
 		return nil, remoting.Errorf(protocol.SystemError, "flush: %v", err)
 	}

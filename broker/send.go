@@ -136,16 +136,17 @@ func (b *Broker) storeSends(c *remoting.Conn, run []*pendingSend) {
 			QueueOffset:   res[i].QueueOffset,
 			TransactionID: p.uniq,
 		}.Fields()
-		if b.waitsForFlush(p.rec.Properties) {
+		if b.hasDurabilityWait() && waits(p.rec.Properties) {
 			waiting, resps, end = append(waiting, p.req), append(resps, resp), max(end, res[i].End)
 			continue
 		}
 		c.Reply(p.req, resp)
 	}
+	b.appended()
 	if len(waiting) > 0 {
-		b.store.WaitDurable(end, func(err error) {
+		b.whenSafe(end, true, func(err error) {
 			for i, req := range waiting {
-				c.Reply(req, flushOutcome(resps[i], err))
+				c.Reply(req, replyOutcome(resps[i], err))
 			}
 		})
 	}
@@ -197,42 +198,32 @@ func (b *Broker) sendBatch(c *remoting.Conn, req *remoting.Command, h protocol.S
 	resp.ExtFields = protocol.SendResponseHeader{
 		MsgID: strings.Join(ids, ","), QueueID: queueID, QueueOffset: res.QueueOffset,
 	}.Fields()
-	return b.replyWhenDurable(c, req, resp, res.End, nil)
+	b.appended()
+	return b.replyWhenSafe(c, req, resp, res.End, nil)
 }
 
-// replyWhenDurable returns resp at once, or — under SYNC_FLUSH, unless the
-// message says WAIT=false — replies after the store has fsynced up to end.
-func (b *Broker) replyWhenDurable(c *remoting.Conn, req, resp *remoting.Command, end int64, props []byte) (*remoting.Command, error) {
-	if !b.waitsForFlush(props) {
+// replyWhenSafe returns resp at once, or replies once the message is as
+// safe as the broker's modes promise (see whenSafe), unless the message
+// says WAIT=false.
+func (b *Broker) replyWhenSafe(c *remoting.Conn, req, resp *remoting.Command, end int64, props []byte) (*remoting.Command, error) {
+	if !waits(props) || !b.hasDurabilityWait() {
 		return resp, nil
 	}
-	b.store.WaitDurable(end, func(err error) { c.Reply(req, flushOutcome(resp, err)) })
+	b.whenSafe(end, true, func(err error) { c.Reply(req, replyOutcome(resp, err)) })
 	return nil, nil
 }
 
-// waitsForFlush reports whether a send's reply waits for fdatasync:
-// SYNC_FLUSH, unless the message says WAIT=false.
-func (b *Broker) waitsForFlush(props []byte) bool {
-	if b.opts.Store.FlushMode != store.FlushSync {
-		return false
-	}
-	w, ok := message.LookupProperty(props, message.PropertyWaitStoreMsgOK)
-	return !ok || string(w) != "false"
+// hasDurabilityWait reports whether sends wait for anything beyond the
+// write: SYNC_FLUSH or SYNC_MASTER.
+func (b *Broker) hasDurabilityWait() bool {
+	return b.opts.Store.FlushMode == store.FlushSync || b.opts.Role == RoleSyncMaster && b.opts.InSyncReplicas > 1
 }
 
-// flushOutcome turns resp into what the client gets after a durability
-// wait. A flush timeout is FLUSH_DISK_TIMEOUT (stored, not yet durable:
-// clients count it as sent); a failed fsync is SYSTEM_ERROR so the client
-// retries.
-func flushOutcome(resp *remoting.Command, err error) *remoting.Command {
-	switch {
-	case err == nil:
-	case errors.Is(err, store.ErrFlushTimeout):
-		resp.Code, resp.Remark = protocol.FlushDiskTimeout, "flush to disk timed out"
-	default:
-		resp.Code, resp.Remark, resp.ExtFields = protocol.SystemError, "flush to disk failed: "+err.Error(), nil
-	}
-	return resp
+// waits reports whether a message's reply may wait for durability: all
+// but those sent with WAIT=false.
+func waits(props []byte) bool {
+	w, ok := message.LookupProperty(props, message.PropertyWaitStoreMsgOK)
+	return !ok || string(w) != "false"
 }
 
 // writableTopic returns topic's configuration for a send, creating it from

@@ -209,10 +209,10 @@ func (a *Admin) UpdateConsumerOffset(ctx context.Context, group string, mq Messa
 	return a.cl.updateConsumerOffset(ctx, group, mq, offset)
 }
 
-// queueOffset asks mq's master for GET_MAX_OFFSET, GET_MIN_OFFSET or
-// SEARCH_OFFSET_BY_TIMESTAMP.
+// queueOffset asks mq's master (a slave while the master is down) for
+// GET_MAX_OFFSET, GET_MIN_OFFSET or SEARCH_OFFSET_BY_TIMESTAMP.
 func (c *Client) queueOffset(ctx context.Context, code int16, mq MessageQueue, timestamp int64) (int64, error) {
-	addr, err := c.masterOf(ctx, mq)
+	addr, err := c.memberOf(ctx, mq)
 	if err != nil {
 		return 0, err
 	}

@@ -114,10 +114,10 @@ func (r *remoteOffsets) persist(ctx context.Context, mqs []MessageQueue) error {
 	return errors.Join(errs...)
 }
 
-// queryConsumerOffset asks the queue's master for a group's committed
-// offset; ErrOffsetNotFound when it has none.
+// queryConsumerOffset asks the queue's master (a slave while the master is
+// down) for a group's committed offset; ErrOffsetNotFound when it has none.
 func (c *Client) queryConsumerOffset(ctx context.Context, group string, mq MessageQueue) (int64, error) {
-	addr, err := c.masterOf(ctx, mq)
+	addr, err := c.memberOf(ctx, mq)
 	if err != nil {
 		return 0, err
 	}
@@ -130,9 +130,11 @@ func (c *Client) queryConsumerOffset(ctx context.Context, group string, mq Messa
 	return parseOffsetField(resp, "query consumer offset of "+mq.String())
 }
 
-// updateConsumerOffset commits a group's offset of mq on its master.
+// updateConsumerOffset commits a group's offset of mq on its master, or on
+// a slave while the master is down (the slave hands it back to the master
+// when it returns).
 func (c *Client) updateConsumerOffset(ctx context.Context, group string, mq MessageQueue, offset int64) error {
-	addr, err := c.masterOf(ctx, mq)
+	addr, err := c.memberOf(ctx, mq)
 	if err != nil {
 		return err
 	}
@@ -175,6 +177,21 @@ func (c *Client) masterOf(ctx context.Context, mq MessageQueue) (string, error) 
 		return a, nil
 	}
 	return "", fmt.Errorf("broker %s has no master: %w", mq.BrokerName, ErrNoRoute)
+}
+
+// memberOf returns the master of mq's broker set, or while it has none in
+// the route, a slave: offsets and queue bounds are served by both.
+func (c *Client) memberOf(ctx context.Context, mq MessageQueue) (string, error) {
+	if a, _ := c.routes.subscribeAddr(mq.BrokerName, protocol.MasterID); a != "" {
+		return a, nil
+	}
+	if _, err := c.routes.forConsumer(ctx, mq.Topic); err != nil {
+		return "", err
+	}
+	if a, _ := c.routes.subscribeAddr(mq.BrokerName, protocol.MasterID); a != "" {
+		return a, nil
+	}
+	return "", fmt.Errorf("broker %s unknown: %w", mq.BrokerName, ErrNoRoute)
 }
 
 // localOffsets persists to a JSON file (broadcasting: every consumer keeps

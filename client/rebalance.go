@@ -120,7 +120,7 @@ func (b *consumerBase) allocate(ctx context.Context, topic string) ([]MessageQue
 func (b *consumerBase) consumerIDs(ctx context.Context, topic string) ([]string, error) {
 	addr := b.cl.routes.anyBrokerOf(topic, rand.IntN(1<<16))
 	if addr == "" {
-		return nil, fmt.Errorf("members of %s: topic %s has no master: %w", b.opts.Group, topic, ErrNoRoute)
+		return nil, fmt.Errorf("members of %s: no broker of topic %s known: %w", b.opts.Group, topic, ErrNoRoute)
 	}
 	req := remoting.NewRequest(protocol.GetConsumerListByGroup, remoting.Fields{{Key: "consumerGroup", Value: b.opts.Group}}, nil)
 	resp, err := b.cl.invoke(ctx, addr, req)

@@ -282,8 +282,9 @@ func (t *routeTable) brokerAddrs(withSlaves bool) []string {
 	return slices.Compact(out)
 }
 
-// anyBrokerOf returns the master address of some broker set serving topic
-// (rotating, so load spreads), or "".
+// anyBrokerOf returns the address of some broker set serving topic
+// (rotating, so load spreads): its master, or a slave while the master is
+// down — every member knows the consumer groups. "" when none is known.
 func (t *routeTable) anyBrokerOf(topic string, salt int) string {
 	r := t.cached(topic)
 	if r == nil {
@@ -293,6 +294,11 @@ func (t *routeTable) anyBrokerOf(topic string, salt int) string {
 	for i := range n {
 		bd := r.data.BrokerDatas[(salt+i)%n]
 		if a := t.masterAddr(bd.BrokerName); a != "" {
+			return a
+		}
+	}
+	for i := range n {
+		if a, _ := t.subscribeAddr(r.data.BrokerDatas[(salt+i)%n].BrokerName, protocol.MasterID); a != "" {
 			return a
 		}
 	}

@@ -26,6 +26,15 @@ type brokerConfig struct {
 	DataDir    string   `yaml:"data_dir"`
 	Flush      string   `yaml:"flush" config:"enum=async|sync|ASYNC_FLUSH|SYNC_FLUSH"`
 
+	HAListen             string          `yaml:"ha_listen"`
+	InSyncReplicas       int             `yaml:"in_sync_replicas" config:"positive"`
+	SlaveTimeout         time.Duration   `yaml:"slave_timeout" config:"positive"`
+	MasterAddr           string          `yaml:"master_addr"`
+	MasterHAAddr         string          `yaml:"master_ha_addr"`
+	MetadataSyncInterval time.Duration   `yaml:"metadata_sync_interval" config:"positive"`
+	SlaveReadEnable      bool            `yaml:"slave_read_enable"`
+	SlowConsumerLag      config.ByteSize `yaml:"slow_consumer_lag" config:"positive"`
+
 	AutoCreateTopic             bool  `yaml:"auto_create_topic"`
 	AutoCreateSubscriptionGroup bool  `yaml:"auto_create_subscription_group"`
 	DefaultTopicQueueNums       int32 `yaml:"default_topic_queue_nums" config:"positive"`
@@ -87,6 +96,10 @@ func defaultBrokerConfig() brokerConfig {
 		Cluster: o.ClusterName, BrokerName: o.BrokerName, BrokerID: o.BrokerID,
 		Role: string(o.Role), DataDir: o.DataDir, Flush: flush,
 
+		HAListen: o.HAListen, InSyncReplicas: o.InSyncReplicas, SlaveTimeout: o.SlaveTimeout,
+		MasterAddr: o.MasterAddr, MasterHAAddr: o.MasterHAAddr, MetadataSyncInterval: o.MetadataSyncInterval,
+		SlaveReadEnable: o.SlaveReadEnable, SlowConsumerLag: config.ByteSize(o.SlowConsumerLagBytes),
+
 		AutoCreateTopic:             o.AutoCreateTopic,
 		AutoCreateSubscriptionGroup: o.AutoCreateSubscriptionGroup,
 		DefaultTopicQueueNums:       o.DefaultTopicQueueNums,
@@ -119,6 +132,9 @@ func (c *brokerConfig) options(log *slog.Logger) broker.Options {
 	o.Listen, o.AdvertiseAddr, o.NameServers = c.Listen, c.Advertise, c.NameSrv
 	o.ClusterName, o.BrokerName, o.BrokerID = c.Cluster, c.BrokerName, c.BrokerID
 	o.Role, o.DataDir = broker.Role(c.Role), c.DataDir
+	o.HAListen, o.InSyncReplicas, o.SlaveTimeout = c.HAListen, c.InSyncReplicas, c.SlaveTimeout
+	o.MasterAddr, o.MasterHAAddr, o.MetadataSyncInterval = c.MasterAddr, c.MasterHAAddr, c.MetadataSyncInterval
+	o.SlaveReadEnable, o.SlowConsumerLagBytes = c.SlaveReadEnable, int64(c.SlowConsumerLag)
 	o.AutoCreateTopic, o.AutoCreateSubscriptionGroup = c.AutoCreateTopic, c.AutoCreateSubscriptionGroup
 	o.DefaultTopicQueueNums, o.MaxReconsumeTimes = c.DefaultTopicQueueNums, c.MaxReconsumeTimes
 	o.RegisterInterval, o.RegisterTimeout = c.RegisterInterval, c.RegisterTimeout
@@ -170,9 +186,12 @@ func (c *brokerConfig) Validate() error {
 			bad("namesrv", "%v", err)
 		}
 	}
-	if c.MetricsListen != "" {
-		if err := checkHostPort(c.MetricsListen); err != nil {
-			bad("metrics_listen", "%v", err)
+	for key, addr := range map[string]string{"metrics_listen": c.MetricsListen, "ha_listen": c.HAListen,
+		"master_addr": c.MasterAddr, "master_ha_addr": c.MasterHAAddr} {
+		if addr != "" {
+			if err := checkHostPort(addr); err != nil {
+				bad(key, "%v", err)
+			}
 		}
 	}
 	switch {
