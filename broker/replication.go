@@ -47,6 +47,9 @@ func (b *Broker) openReplication() error {
 	if b.haMaster, err = ha.NewMaster(mo); err != nil {
 		return err
 	}
+	if b.opts.Role == RoleSyncMaster && b.opts.InSyncReplicas <= 1 {
+		b.logger.Warn("SYNC_MASTER with in-sync replicas 1 waits for no slave: replication is asynchronous")
+	}
 	b.logger.Info("master term started", "epoch", term.Epoch, "start_offset", term.StartOffset, "ha_listen", b.haMaster.Addr().String())
 	return nil
 }
@@ -288,6 +291,12 @@ func (b *Broker) handleRuntimeInfo(c *remoting.Conn, req *remoting.Command) (*re
 // behind the master (slave), for operators without a metrics scraper.
 func (b *Broker) logReplication() {
 	st := b.Replication()
+	if b.opts.Role == RoleSyncMaster && b.opts.InSyncReplicas > 1 {
+		if n, need := b.inSyncSlaves(), b.opts.InSyncReplicas-1; n < need {
+			b.logger.Warn("SYNC_MASTER has too few in-sync slaves: sends are stored on the master only and answer SLAVE_NOT_AVAILABLE",
+				"in_sync_slaves", n, "needed", need, "connected_slaves", len(st.Slaves))
+		}
+	}
 	for _, s := range st.Slaves {
 		b.logger.Info("slave replication", "slave_id", s.BrokerID, "slave_addr", s.RemoteAddr,
 			"acked_offset", s.AckedOffset, "lag_bytes", s.LagBytes, "in_sync", s.InSync, "epoch", s.Epoch)

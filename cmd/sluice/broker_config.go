@@ -26,14 +26,15 @@ type brokerConfig struct {
 	DataDir    string   `yaml:"data_dir"`
 	Flush      string   `yaml:"flush" config:"enum=async|sync|ASYNC_FLUSH|SYNC_FLUSH"`
 
-	HAListen             string          `yaml:"ha_listen"`
-	InSyncReplicas       int             `yaml:"in_sync_replicas" config:"positive"`
-	SlaveTimeout         time.Duration   `yaml:"slave_timeout" config:"positive"`
-	MasterAddr           string          `yaml:"master_addr"`
-	MasterHAAddr         string          `yaml:"master_ha_addr"`
-	MetadataSyncInterval time.Duration   `yaml:"metadata_sync_interval" config:"positive"`
-	SlaveReadEnable      bool            `yaml:"slave_read_enable"`
-	SlowConsumerLag      config.ByteSize `yaml:"slow_consumer_lag" config:"positive"`
+	HAListen               string          `yaml:"ha_listen"`
+	InSyncReplicas         int             `yaml:"in_sync_replicas" config:"positive"`
+	SlaveTimeout           time.Duration   `yaml:"slave_timeout" config:"positive"`
+	MasterAddr             string          `yaml:"master_addr"`
+	MasterHAAddr           string          `yaml:"master_ha_addr"`
+	MetadataSyncInterval   time.Duration   `yaml:"metadata_sync_interval" config:"positive"`
+	SlaveReadEnable        bool            `yaml:"slave_read_enable"`
+	SlowConsumerLag        config.ByteSize `yaml:"slow_consumer_lag" config:"positive"`
+	ReplicationLogInterval time.Duration   `yaml:"replication_log_interval" config:"positive"`
 
 	AutoCreateTopic             bool  `yaml:"auto_create_topic"`
 	AutoCreateSubscriptionGroup bool  `yaml:"auto_create_subscription_group"`
@@ -99,6 +100,7 @@ func defaultBrokerConfig() brokerConfig {
 		HAListen: o.HAListen, InSyncReplicas: o.InSyncReplicas, SlaveTimeout: o.SlaveTimeout,
 		MasterAddr: o.MasterAddr, MasterHAAddr: o.MasterHAAddr, MetadataSyncInterval: o.MetadataSyncInterval,
 		SlaveReadEnable: o.SlaveReadEnable, SlowConsumerLag: config.ByteSize(o.SlowConsumerLagBytes),
+		ReplicationLogInterval: o.ReplicationLogInterval,
 
 		AutoCreateTopic:             o.AutoCreateTopic,
 		AutoCreateSubscriptionGroup: o.AutoCreateSubscriptionGroup,
@@ -135,6 +137,7 @@ func (c *brokerConfig) options(log *slog.Logger) broker.Options {
 	o.HAListen, o.InSyncReplicas, o.SlaveTimeout = c.HAListen, c.InSyncReplicas, c.SlaveTimeout
 	o.MasterAddr, o.MasterHAAddr, o.MetadataSyncInterval = c.MasterAddr, c.MasterHAAddr, c.MetadataSyncInterval
 	o.SlaveReadEnable, o.SlowConsumerLagBytes = c.SlaveReadEnable, int64(c.SlowConsumerLag)
+	o.ReplicationLogInterval = c.ReplicationLogInterval
 	o.AutoCreateTopic, o.AutoCreateSubscriptionGroup = c.AutoCreateTopic, c.AutoCreateSubscriptionGroup
 	o.DefaultTopicQueueNums, o.MaxReconsumeTimes = c.DefaultTopicQueueNums, c.MaxReconsumeTimes
 	o.RegisterInterval, o.RegisterTimeout = c.RegisterInterval, c.RegisterTimeout
