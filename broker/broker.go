@@ -47,6 +47,7 @@ type Broker struct {
 
 	registerNow   chan struct{}
 	syncNow       chan struct{}
+	started       time.Time
 	learnedMaster atomic.Pointer[masterInfo] // a slave's master, from the NameServers
 	done          chan struct{}
 	wg            sync.WaitGroup
@@ -74,6 +75,7 @@ func New(opts Options) (*Broker, error) {
 		locks:       newLockTable(opts.QueueLockExpiry),
 		registerNow: make(chan struct{}, 1),
 		syncNow:     make(chan struct{}, 1),
+		started:     time.Now(),
 		done:        make(chan struct{}),
 	}
 	if err := b.openMetadata(); err != nil {
@@ -209,6 +211,7 @@ func (b *Broker) startBackground() {
 	b.goLoop(b.delays.run)
 	b.goLoop(func() { b.every(b.opts.MetadataFlushInterval, b.flushMetadata) })
 	b.goLoop(b.metadataSyncLoop)
+	b.goLoop(b.metadataWatchLoop)
 	b.goLoop(b.runReplication)
 	b.goLoop(func() { b.every(b.opts.ReplicationLogInterval, b.logReplication) })
 }

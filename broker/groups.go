@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/internal/fsutil"
 )
@@ -39,10 +40,14 @@ func newGroupConfig(name string, retryMax int32) GroupConfig {
 type GroupTable struct {
 	path string
 
-	pmu    sync.Mutex
-	mu     sync.RWMutex
-	groups map[string]GroupConfig
+	pmu     sync.Mutex
+	mu      sync.RWMutex
+	groups  map[string]GroupConfig
+	version atomic.Int64 // bumped on every change; slaves watch it
 }
+
+// Version counts the table's changes since the broker started.
+func (t *GroupTable) Version() int64 { return t.version.Load() }
 
 type groupFile struct {
 	SubscriptionGroupTable map[string]GroupConfig `json:"subscriptionGroupTable"`
@@ -94,6 +99,7 @@ func (t *GroupTable) Ensure(name string, create bool, retryMax int32) (GroupConf
 	if ok {
 		return g, true, nil
 	}
+	t.version.Add(1)
 	return g, true, t.persist()
 }
 
@@ -105,6 +111,7 @@ func (t *GroupTable) Put(g GroupConfig) error {
 	t.mu.Lock()
 	t.groups[g.GroupName] = g
 	t.mu.Unlock()
+	t.version.Add(1)
 	return t.persist()
 }
 
@@ -119,6 +126,7 @@ func (t *GroupTable) Replace(groups map[string]GroupConfig) error {
 		}
 	}
 	t.mu.Unlock()
+	t.version.Add(1)
 	return t.persist()
 }
 

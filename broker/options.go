@@ -82,6 +82,10 @@ type Options struct {
 	// MetadataSyncInterval is how often a slave copies its master's topics,
 	// consumer groups and consumer offsets. Default 10 s.
 	MetadataSyncInterval time.Duration
+	// MetadataWatchInterval is how often a slave checks whether its
+	// master's topics or groups changed, to copy them at once; 0 disables
+	// (then only MetadataSyncInterval copies).
+	MetadataWatchInterval time.Duration
 
 	// AutoCreateTopic publishes TBW102 so clients may send to topics that
 	// do not exist yet; the broker creates them on first send. Default true.
@@ -158,6 +162,7 @@ func NewOptions() Options {
 		MaxPullBytes:                4 << 20,
 		MetadataFlushInterval:       5 * time.Second,
 		MetadataSyncInterval:        10 * time.Second,
+		MetadataWatchInterval:       time.Second,
 		InSyncReplicas:              2,
 		SlaveTimeout:                3 * time.Second,
 		ReplicationLogInterval:      30 * time.Second,
@@ -203,6 +208,7 @@ func (o *Options) Validate() error {
 	}
 	check(o.ClientExpiry >= 2*o.ClientScanInterval, "client expiry %v must be at least twice the scan interval %v", o.ClientExpiry, o.ClientScanInterval)
 	check(o.MaxPullMsgs > 0 && o.MaxPullBytes > 0, "pull limits must be positive")
+	check(o.MetadataWatchInterval >= 0, "metadata watch interval %v is negative", o.MetadataWatchInterval)
 	check(o.InSyncReplicas >= 1 && o.InSyncReplicas <= 16, "in-sync replicas %d outside 1-16", o.InSyncReplicas)
 	for _, ns := range o.NameServers {
 		_, _, err := net.SplitHostPort(ns)

@@ -262,6 +262,7 @@ func (b *Broker) handleRuntimeInfo(c *remoting.Conn, req *remoting.Command) (*re
 		"commitLogMinOffset": itoa(b.store.MinPhysicalOffset()),
 		"commitLogMaxOffset": itoa(b.store.MaxPhysicalOffset()),
 		"flushedOffset":      itoa(b.store.FlushedOffset()),
+		"metadataVersion":    b.metadataVersion(),
 	}
 	avg := int64(0)
 	if stats.PutMessages > 0 {

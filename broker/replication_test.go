@@ -233,3 +233,32 @@ func TestBrokerHASlaveOffsetsSurviveMasterReturn(t *testing.T) {
 		t.Fatalf("slave offset after the master's return: %d", off)
 	}
 }
+
+// TestBrokerHASlaveCopiesMetadataOnChange: a topic created and a group
+// first seen on the master reach the slave within seconds, long before its
+// periodic copy.
+func TestBrokerHASlaveCopiesMetadataOnChange(t *testing.T) {
+	ns := testutil.StartNameServer(t, nil)
+	m := testutil.StartBroker(t, func(o *broker.Options) { o.Role = broker.RoleSyncMaster }, ns.Addr)
+	s := testutil.StartBroker(t, func(o *broker.Options) {
+		o.Role, o.BrokerID = broker.RoleSlave, 1
+		o.MetadataSyncInterval = time.Hour
+		o.MetadataWatchInterval = 100 * time.Millisecond
+	}, ns.Addr)
+	testutil.Eventually(t, 15*time.Second, func() bool {
+		st := s.Replication().Slave
+		return st != nil && st.Connected
+	}, "slave never connected to its master")
+	sw := newWire(t, s.Addr)
+	has := func(code int16, name string) bool {
+		r := sw.call(code, nil, nil)
+		return r.Code == protocol.Success && bytes.Contains(r.Body, []byte(`"`+name+`"`))
+	}
+	time.Sleep(300 * time.Millisecond) // the slave's first copy is done
+	w := newWire(t, m.Addr)
+	w.createTopic("CreatedLater", 2)
+	w.heartbeat("127.0.0.1@9", "group-later", subAll("CreatedLater"))
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		return has(protocol.GetAllTopicConfig, "CreatedLater") && has(protocol.GetAllSubscriptionGroupConfig, "group-later")
+	}, "the slave never copied the new topic and group")
+}

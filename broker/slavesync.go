@@ -60,6 +60,53 @@ func (b *Broker) metadataSyncLoop() {
 	}
 }
 
+// metadataVersion identifies the state of the topic and group tables: it
+// changes whenever either changes (or the broker restarts), so a slave
+// watching it copies a change within a second instead of waiting for the
+// next MetadataSyncInterval.
+func (b *Broker) metadataVersion() string {
+	v := b.topics.Version()
+	return fmt.Sprintf("%d.%d.%d.%d", b.started.UnixNano(), v.Timestamp, v.Counter, b.groups.Version())
+}
+
+// metadataWatchLoop polls the master's metadata version (in its runtime
+// info) every MetadataWatchInterval and asks for a copy when it changed.
+func (b *Broker) metadataWatchLoop() {
+	if b.isMaster() || b.opts.MetadataWatchInterval <= 0 {
+		return
+	}
+	last := ""
+	t := time.NewTicker(b.opts.MetadataWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-t.C:
+		}
+		addr := b.master().addr
+		if addr == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), b.opts.RegisterTimeout)
+		body, err := b.fetch(ctx, addr, protocol.GetBrokerRuntimeInfo)
+		cancel()
+		if err != nil {
+			continue // the master is down: the periodic copy logs it
+		}
+		var kv struct {
+			Table map[string]string `json:"table"`
+		}
+		if protocol.Decode(body, &kv) != nil {
+			continue
+		}
+		if v := kv.Table["metadataVersion"]; v != "" && v != last {
+			b.requestMetadataSync()
+			last = v
+		}
+	}
+}
+
 // syncFromMaster copies the master's topic and group tables, and merges its
 // consumer offsets: an offset only moves forward, so offsets committed on
 // this slave while the master was away survive the master's return, and

@@ -178,6 +178,13 @@ func (t *TopicTable) Replace(w protocol.TopicConfigWrapper) (bool, error) {
 	return true, nil
 }
 
+// Version is the table's data version.
+func (t *TopicTable) Version() protocol.DataVersion {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.version
+}
+
 // Names returns the topic names, sorted.
 func (t *TopicTable) Names() []string {
 	t.mu.RLock()
