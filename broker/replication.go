@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/broker/ha"
 	"github.com/sluicehq/sluice/broker/store"
@@ -215,6 +216,26 @@ func replyOutcome(resp *remoting.Command, err error) *remoting.Command {
 		resp.Code, resp.Remark, resp.ExtFields = protocol.SystemError, "flush to disk failed: "+err.Error(), nil
 	}
 	return resp
+}
+
+// WaitForReplication waits until slaves distinct slaves have acknowledged
+// the CommitLog up to offset (a master only), or ctx ends.
+func (b *Broker) WaitForReplication(ctx context.Context, offset int64, slaves int) error {
+	if b.haMaster == nil {
+		return errors.New("wait for replication: the broker is not a master")
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return errors.New("wait for replication: the context needs a deadline")
+	}
+	res := make(chan error, 1)
+	b.haMaster.WaitReplicated(offset, slaves, time.Until(dl), func(err error) { res <- err })
+	select {
+	case err := <-res:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // HAAddr is the address this master's slaves replicate from ("" on a slave).

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -261,4 +262,34 @@ func TestBrokerHASlaveCopiesMetadataOnChange(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func() bool {
 		return has(protocol.GetAllTopicConfig, "CreatedLater") && has(protocol.GetAllSubscriptionGroupConfig, "group-later")
 	}, "the slave never copied the new topic and group")
+}
+
+// TestBrokerHAAsyncMasterWaitForReplication: an ASYNC_MASTER answers at
+// once; WaitForReplication(end) returns once the slave has everything, and
+// the slave's log is then byte-identical, across several topics and queues.
+func TestBrokerHAAsyncMasterWaitForReplication(t *testing.T) {
+	p := startHAPair(t, broker.RoleAsyncMaster, nil, nil)
+	w := newWire(t, p.master.Addr)
+	w.createTopic("AsyncA", 4)
+	w.createTopic("AsyncB", 1)
+	for i := range 300 {
+		w.mustSend("AsyncA", int32(i%4), fmt.Sprint("a-", i), nil)
+		w.mustSend("AsyncB", 0, fmt.Sprint("b-", i), nil)
+	}
+	end := p.master.Store().MaxPhysicalOffset()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := p.master.WaitForReplication(ctx, end, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.slave.Store().MaxPhysicalOffset(); got < end {
+		t.Fatalf("WaitForReplication(%d) returned with the slave at %d", end, got)
+	}
+	sameLog(t, p.master, p.slave, end)
+	// Two slaves were never there: the wait times out.
+	short, cancel2 := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel2()
+	if err := p.master.WaitForReplication(short, end, 2); err == nil {
+		t.Fatal("WaitForReplication for two slaves succeeded with one")
+	}
 }
