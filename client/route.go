@@ -77,12 +77,19 @@ func (t *routeTable) cached(topic string) *topicRoute {
 
 // forProducer returns a route to send to: the cached one, else a fetched
 // one, else (TOPIC_NOT_EXIST) TBW102's route capped at 4 queues so the first
-// send creates the topic.
+// send creates the topic. A cached route without a writable queue (its
+// masters were down at the last refresh) is fetched again, as the Java
+// client does, so sends resume as soon as a master is back.
 func (t *routeTable) forProducer(ctx context.Context, topic string) (*topicRoute, error) {
-	if r := t.cached(topic); r != nil {
+	r := t.cached(topic)
+	if r != nil && len(r.publish) > 0 {
 		return r, nil
 	}
-	return t.refresh(ctx, topic, true)
+	fresh, err := t.refresh(ctx, topic, true)
+	if err != nil && r != nil {
+		return r, nil
+	}
+	return fresh, err
 }
 
 // forConsumer returns the topic's real route: a route borrowed from TBW102

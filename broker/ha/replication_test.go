@@ -238,7 +238,17 @@ func TestHASlaveBelowMasterMinResets(t *testing.T) {
 	full.Store(true)
 	eventually(t, "master retention", func() bool { return mn.st.MinPhysicalOffset() >= 3*testSegment })
 	full.Store(false)
+	// A retention pass that read "full" before the switch may still delete a
+	// segment: wait until the start stays put for several passes.
 	minOff := mn.st.MinPhysicalOffset()
+	for stable := 0; stable < 5; {
+		time.Sleep(mn.opts.CleanInterval)
+		if now := mn.st.MinPhysicalOffset(); now != minOff {
+			minOff, stable = now, 0
+		} else {
+			stable++
+		}
+	}
 
 	startSlave(t, sn, fixedAddr(m), 1, nil)
 	end = put(t, mn.st, m, testTopic, 300, 1000)
