@@ -76,35 +76,28 @@ func (b *Broker) metadataWatchLoop() {
 		return
 	}
 	last := ""
-	t := time.NewTicker(b.opts.MetadataWatchInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.done:
-			return
-		case <-t.C:
-		}
+	b.every(b.opts.MetadataWatchInterval, func() {
 		addr := b.master().addr
 		if addr == "" {
-			continue
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), b.opts.RegisterTimeout)
 		body, err := b.fetch(ctx, addr, protocol.GetBrokerRuntimeInfo)
 		cancel()
 		if err != nil {
-			continue // the master is down: the periodic copy logs it
+			return // the master is down: the periodic copy logs it
 		}
 		var kv struct {
 			Table map[string]string `json:"table"`
 		}
 		if protocol.Decode(body, &kv) != nil {
-			continue
+			return
 		}
 		if v := kv.Table["metadataVersion"]; v != "" && v != last {
 			b.requestMetadataSync()
 			last = v
 		}
-	}
+	})
 }
 
 // syncFromMaster copies the master's topic and group tables, and merges its
