@@ -1,0 +1,372 @@
+package canal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Event types of a FlatMessage (Canal's names).
+const (
+	TypeInsert   = "INSERT"
+	TypeUpdate   = "UPDATE"
+	TypeDelete   = "DELETE"
+	TypeCreate   = "CREATE"
+	TypeAlter    = "ALTER"
+	TypeErase    = "ERASE"
+	TypeRename   = "RENAME"
+	TypeTruncate = "TRUNCATE"
+	TypeQuery    = "QUERY"
+)
+
+// Cell is one column value of a row: a string, or SQL NULL.
+type Cell struct {
+	Name string
+	S    string
+	Null bool
+}
+
+// FlatMessage is one event on a topic: Canal's FlatMessage fields, one row
+// change (Data holds one row) or one DDL statement, plus Sluice's position
+// fields. See docs/events.md.
+type FlatMessage struct {
+	// ID is a stable id derived from the source position (Canal's is a
+	// batch counter that resets on restart).
+	ID       int64
+	Database string
+	Table    string
+	PKNames  []string
+	IsDDL    bool
+	Type     string
+	// ES is the event's time on the source (ms; the binlog has seconds).
+	ES int64
+	// TS is when the ingester built the message (ms).
+	TS  int64
+	SQL string
+	// SQLType and MySQLType are per column, in column order.
+	SQLType   []int
+	MySQLType []string
+	// Data is the row (after image; before image for DELETE), nil for DDL.
+	Data []Cell
+	// Old holds, for UPDATE, the changed columns with their before values.
+	Old []Cell
+
+	GTID     string
+	File     string
+	Pos      uint32
+	Row      int
+	XID      uint64
+	ServerID uint32
+	// Snapshot marks rows read by the initial snapshot; their position is
+	// the binlog position the snapshot meets the stream at, and Row is -1.
+	Snapshot bool
+}
+
+// EventID is the stable id of the row-th change of the event at file:pos
+// of the server with serverID: FNV-1a, made non-negative (Canal's id is a
+// Java long).
+func EventID(serverID uint32, file string, pos uint32, row int) int64 {
+	var b [20]byte
+	h := fnvString(fnvOffset, string(strconv.AppendUint(b[:0], uint64(serverID), 10)))
+	h = fnvByte(h, 0)
+	h = fnvString(h, file)
+	h = fnvByte(h, 0)
+	h = fnvString(h, string(strconv.AppendUint(b[:0], uint64(pos), 10)))
+	h = fnvByte(h, 0)
+	h = fnvString(h, string(strconv.AppendInt(b[:0], int64(row), 10)))
+	return int64(h &^ (1 << 63))
+}
+
+// AppendJSON appends m as JSON. Column maps keep the table's column order.
+func (m *FlatMessage) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendInt(dst, m.ID, 10)
+	dst = append(dst, `,"database":`...)
+	dst = appendString(dst, m.Database)
+	dst = append(dst, `,"table":`...)
+	dst = appendString(dst, m.Table)
+	dst = append(dst, `,"pkNames":`...)
+	if m.PKNames == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, n := range m.PKNames {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, n)
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"isDdl":`...)
+	dst = strconv.AppendBool(dst, m.IsDDL)
+	dst = append(dst, `,"type":`...)
+	dst = appendString(dst, m.Type)
+	dst = append(dst, `,"es":`...)
+	dst = strconv.AppendInt(dst, m.ES, 10)
+	dst = append(dst, `,"ts":`...)
+	dst = strconv.AppendInt(dst, m.TS, 10)
+	dst = append(dst, `,"sql":`...)
+	dst = appendString(dst, m.SQL)
+	names := m.Data
+	if names == nil {
+		dst = append(dst, `,"sqlType":null,"mysqlType":null,"data":null,"old":null`...)
+	} else {
+		dst = append(dst, `,"sqlType":{`...)
+		for i, c := range names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, c.Name)
+			dst = append(dst, ':')
+			if i < len(m.SQLType) {
+				dst = strconv.AppendInt(dst, int64(m.SQLType[i]), 10)
+			} else {
+				dst = append(dst, "null"...)
+			}
+		}
+		dst = append(dst, `},"mysqlType":{`...)
+		for i, c := range names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, c.Name)
+			dst = append(dst, ':')
+			if i < len(m.MySQLType) {
+				dst = appendString(dst, m.MySQLType[i])
+			} else {
+				dst = append(dst, "null"...)
+			}
+		}
+		dst = append(dst, `},"data":[`...)
+		dst = appendRow(dst, m.Data)
+		dst = append(dst, `],"old":`...)
+		if m.Old == nil {
+			dst = append(dst, "null"...)
+		} else {
+			dst = append(dst, '[')
+			dst = appendRow(dst, m.Old)
+			dst = append(dst, ']')
+		}
+	}
+	dst = append(dst, `,"gtid":`...)
+	dst = appendString(dst, m.GTID)
+	dst = append(dst, `,"file":`...)
+	dst = appendString(dst, m.File)
+	dst = append(dst, `,"pos":`...)
+	dst = strconv.AppendUint(dst, uint64(m.Pos), 10)
+	dst = append(dst, `,"row":`...)
+	dst = strconv.AppendInt(dst, int64(m.Row), 10)
+	dst = append(dst, `,"xid":`...)
+	dst = strconv.AppendUint(dst, m.XID, 10)
+	dst = append(dst, `,"serverId":`...)
+	dst = strconv.AppendUint(dst, uint64(m.ServerID), 10)
+	if m.Snapshot {
+		dst = append(dst, `,"snapshot":true`...)
+	}
+	return append(dst, '}')
+}
+
+func appendRow(dst []byte, row []Cell) []byte {
+	dst = append(dst, '{')
+	for i, c := range row {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, c.Name)
+		dst = append(dst, ':')
+		if c.Null {
+			dst = append(dst, "null"...)
+		} else {
+			dst = appendString(dst, c.S)
+		}
+	}
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does; U+2028 and U+2029 are escaped so the output is
+// also valid JavaScript.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// flatJSON is the decoding shape of a FlatMessage.
+type flatJSON struct {
+	ID        *int64            `json:"id"`
+	Database  string            `json:"database"`
+	Table     string            `json:"table"`
+	PKNames   []string          `json:"pkNames"`
+	IsDDL     bool              `json:"isDdl"`
+	Type      string            `json:"type"`
+	ES        int64             `json:"es"`
+	TS        int64             `json:"ts"`
+	SQL       string            `json:"sql"`
+	SQLType   json.RawMessage   `json:"sqlType"`
+	MySQLType json.RawMessage   `json:"mysqlType"`
+	Data      []json.RawMessage `json:"data"`
+	Old       []json.RawMessage `json:"old"`
+	GTID      string            `json:"gtid"`
+	File      string            `json:"file"`
+	Pos       uint32            `json:"pos"`
+	Row       int               `json:"row"`
+	XID       uint64            `json:"xid"`
+	ServerID  uint32            `json:"serverId"`
+	Snapshot  bool              `json:"snapshot"`
+}
+
+// ErrBadEvent is wrapped by DecodeFlat's errors.
+var ErrBadEvent = errors.New("bad event")
+
+// DecodeFlat parses a FlatMessage written by AppendJSON (or by Canal, for
+// the fields they share). Column order is kept for Data, Old, SQLType and
+// MySQLType. Data must hold at most one row.
+func DecodeFlat(b []byte) (*FlatMessage, error) {
+	var j flatJSON
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&j); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	if d.More() {
+		return nil, fmt.Errorf("%w: data after the message", ErrBadEvent)
+	}
+	if j.ID == nil || j.Database == "" || j.Type == "" {
+		return nil, fmt.Errorf("%w: id, database and type are required", ErrBadEvent)
+	}
+	m := &FlatMessage{ID: *j.ID, Database: j.Database, Table: j.Table, PKNames: j.PKNames, IsDDL: j.IsDDL,
+		Type: j.Type, ES: j.ES, TS: j.TS, SQL: j.SQL, GTID: j.GTID, File: j.File, Pos: j.Pos, Row: j.Row,
+		XID: j.XID, ServerID: j.ServerID, Snapshot: j.Snapshot}
+	if len(j.Data) > 1 || len(j.Old) > 1 {
+		return nil, fmt.Errorf("%w: %d rows in data, %d in old; Sluice events hold one", ErrBadEvent, len(j.Data), len(j.Old))
+	}
+	var err error
+	if len(j.Data) == 1 {
+		if m.Data, err = decodeRow(j.Data[0]); err != nil {
+			return nil, err
+		}
+		if m.Data == nil {
+			m.Data = []Cell{}
+		}
+	}
+	if len(j.Old) == 1 {
+		if m.Old, err = decodeRow(j.Old[0]); err != nil {
+			return nil, err
+		}
+		if m.Old == nil {
+			m.Old = []Cell{}
+		}
+	}
+	types, err := decodeRow(j.SQLType)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range types {
+		n, err := strconv.Atoi(c.S)
+		if err != nil && !c.Null {
+			return nil, fmt.Errorf("%w: sqlType of %s is %q", ErrBadEvent, c.Name, c.S)
+		}
+		m.SQLType = append(m.SQLType, n)
+	}
+	mt, err := decodeRow(j.MySQLType)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range mt {
+		m.MySQLType = append(m.MySQLType, c.S)
+	}
+	return m, nil
+}
+
+// decodeRow reads a JSON object of column → string|number|null in order.
+func decodeRow(raw json.RawMessage) ([]Cell, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	tok, err := d.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("%w: a row must be a JSON object", ErrBadEvent)
+	}
+	var row []Cell
+	seen := map[string]bool{}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+		}
+		name, _ := tok.(string)
+		if seen[name] {
+			return nil, fmt.Errorf("%w: column %q appears twice", ErrBadEvent, name)
+		}
+		seen[name] = true
+		tok, err = d.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+		}
+		switch v := tok.(type) {
+		case nil:
+			row = append(row, Cell{Name: name, Null: true})
+		case string:
+			row = append(row, Cell{Name: name, S: v})
+		case json.Number:
+			row = append(row, Cell{Name: name, S: v.String()})
+		default:
+			return nil, fmt.Errorf("%w: column %q holds %v, want a string or null", ErrBadEvent, name, tok)
+		}
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
+	}
+	return row, nil
+}

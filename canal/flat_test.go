@@ -1,0 +1,170 @@
+package canal
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func sampleRow() *FlatMessage {
+	return &FlatMessage{
+		ID: EventID(1, "binlog.000003", 1234, 0), Database: "shop", Table: "orders", PKNames: []string{"id"},
+		Type: TypeUpdate, ES: 1764000000000, TS: 1764000000123,
+		SQLType:   []int{-5, 12, 3, 2005},
+		MySQLType: []string{"bigint(20) unsigned", "varchar(64)", "decimal(12,2)", "text"},
+		Data: []Cell{{Name: "id", S: "18446744073709551615"}, {Name: "customer", S: "Zoë \"👍🏽\"\n\t\\ 中文"},
+			{Name: "amount", S: "12.50"}, {Name: "note", Null: true}},
+		Old:  []Cell{{Name: "amount", S: "10.00"}},
+		GTID: "0-1-100", File: "binlog.000003", Pos: 1234, Row: 0, XID: 77, ServerID: 1,
+	}
+}
+
+// TestCanalFlatRoundTrip: what AppendJSON writes is valid JSON that
+// DecodeFlat reads back field for field, in column order.
+func TestCanalFlatRoundTrip(t *testing.T) {
+	for _, m := range []*FlatMessage{
+		sampleRow(),
+		{ID: 5, Database: "shop", Table: "orders", IsDDL: true, Type: TypeAlter,
+			SQL: "ALTER TABLE orders ADD COLUMN c INT", File: "binlog.000004", Pos: 4, XID: 0},
+		{ID: 6, Database: "shop", Table: "t", PKNames: []string{}, Type: TypeInsert, SQLType: []int{4},
+			MySQLType: []string{"int(11)"}, Data: []Cell{{Name: "a", S: "1"}}, Snapshot: true, Row: -1, File: "b.1", Pos: 9},
+	} {
+		b := m.AppendJSON(nil)
+		if !json.Valid(b) {
+			t.Fatalf("invalid JSON: %s", b)
+		}
+		got, err := DecodeFlat(b)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v\njson %s", got, m, b)
+		}
+	}
+}
+
+// TestCanalFlatShape checks the field names and types a Canal consumer
+// reads: Canal's FlatMessage fields plus Sluice's.
+func TestCanalFlatShape(t *testing.T) {
+	var v map[string]any
+	if err := json.Unmarshal(sampleRow().AppendJSON(nil), &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"id", "database", "table", "pkNames", "isDdl", "type", "es", "ts", "sql", "sqlType",
+		"mysqlType", "data", "old", "gtid", "file", "pos", "row", "xid", "serverId"} {
+		if _, ok := v[k]; !ok {
+			t.Errorf("field %q missing", k)
+		}
+	}
+	if _, ok := v["id"].(float64); !ok {
+		t.Errorf("id is %T, want a number (Canal's is a long)", v["id"])
+	}
+	data := v["data"].([]any)[0].(map[string]any)
+	if data["note"] != nil || data["id"] != "18446744073709551615" {
+		t.Errorf("data = %v", data)
+	}
+	if st := v["sqlType"].(map[string]any); st["id"] != float64(-5) {
+		t.Errorf("sqlType = %v", st)
+	}
+}
+
+func TestCanalFlatDecodeErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{`, "unexpected EOF"},
+		{`{"database":"d","type":"INSERT"}`, "id, database and type are required"},
+		{`{"id":1,"database":"d","type":"INSERT","data":[{"a":"1"},{"a":"2"}]}`, "2 rows in data"},
+		{`{"id":1,"database":"d","type":"INSERT","data":[{"a":"1","a":"2"}]}`, `column "a" appears twice`},
+		{`{"id":1,"database":"d","type":"INSERT","data":[{"a":[1]}]}`, "want a string or null"},
+		{`{"id":1,"database":"d","type":"INSERT","sqlType":{"a":"x"}}`, `sqlType of a is "x"`},
+		{`{"id":1,"database":"d","type":"INSERT"} {}`, "data after the message"},
+	} {
+		_, err := DecodeFlat([]byte(tc.in))
+		if err == nil || !errors.Is(err, ErrBadEvent) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DecodeFlat(%s) = %v, want an ErrBadEvent containing %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+// TestCanalFlatStringEscaping compares appendString with encoding/json on
+// awkward strings.
+func TestCanalFlatStringEscaping(t *testing.T) {
+	for _, s := range []string{"", "plain", "\x00\x01\x1f", `"\`, "\u2028\u2029", "é中👍🏽", "bad\xffutf8", "\x7f"} {
+		b := appendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q → %s: %v", s, b, err)
+		}
+		want := strings.ToValidUTF8(s, "\uFFFD")
+		if got != want {
+			t.Errorf("%q → %s → %q, want %q", s, b, got, want)
+		}
+	}
+}
+
+func TestCanalEventIDStable(t *testing.T) {
+	a := EventID(1, "binlog.000001", 4, 0)
+	if a != EventID(1, "binlog.000001", 4, 0) || a < 0 {
+		t.Fatal("EventID is not stable and non-negative")
+	}
+	seen := map[int64]bool{a: true}
+	for _, id := range []int64{EventID(2, "binlog.000001", 4, 0), EventID(1, "binlog.000002", 4, 0),
+		EventID(1, "binlog.000001", 5, 0), EventID(1, "binlog.000001", 4, 1), EventID(1, "binlog.000001", 4, -1)} {
+		if seen[id] {
+			t.Fatalf("EventID collision: %d", id)
+		}
+		seen[id] = true
+	}
+}
+
+func FuzzCanalFlatDecode(f *testing.F) {
+	f.Add(sampleRow().AppendJSON(nil))
+	f.Add([]byte(`{"id":1,"database":"d","table":"t","isDdl":true,"type":"ALTER","sql":"x","data":null}`))
+	f.Add([]byte(`{"id":1,"database":"d","type":"INSERT","data":[{"a":1.5e3,"b":null}]}`))
+	f.Add([]byte(`{"id":`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeFlat(b)
+		if err != nil {
+			return
+		}
+		// Whatever decodes re-encodes to valid JSON that decodes the same.
+		out := m.AppendJSON(nil)
+		if !json.Valid(out) {
+			t.Fatalf("re-encoded invalid JSON: %s", out)
+		}
+		m2, err := DecodeFlat(out)
+		if err != nil {
+			t.Fatalf("re-decode: %v\n%s", err, out)
+		}
+		if len(m2.Data) != len(m.Data) || m2.ID != m.ID || m2.Type != m.Type {
+			t.Fatalf("re-decoded differently: %+v vs %+v", m2, m)
+		}
+	})
+}
+
+func FuzzCanalFlatString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\x00", "\u2028", "é", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got string
+		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if utf8.ValidString(s) && got != s {
+			t.Fatalf("%q decoded as %q", s, got)
+		}
+	})
+}
+
+func BenchmarkCanalFlatAppendJSON(b *testing.B) {
+	m := sampleRow()
+	buf := m.AppendJSON(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = m.AppendJSON(buf[:0])
+	}
+}
