@@ -107,6 +107,6 @@ variables, the YAML file given with -c, and built-in defaults.`,
 	pf.StringVarP(&a.configFile, "config", "c", "", "YAML config `file`")
 	pf.String("log-level", "info", "log level: debug, info, warn or error")
 	pf.String("log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
-	root.AddCommand(a.nameServerCommand(), a.brokerCommand(), a.demoCommand(), a.versionCommand())
+	root.AddCommand(a.nameServerCommand(), a.brokerCommand(), a.demoCommand(), a.positionsCommand(), a.versionCommand())
 	return root
 }
