@@ -82,6 +82,20 @@ func EventID(serverID uint32, file string, pos uint32, row int) int64 {
 
 // AppendJSON appends m as JSON. Column maps keep the table's column order.
 func (m *FlatMessage) AppendJSON(dst []byte) []byte {
+	dst, _ = m.appendJSON(dst, false)
+	return dst
+}
+
+// xidSlotWidth is the room left for an XID written after encoding: the
+// XID is only known at the commit, after the rows, so the ingester encodes
+// a transaction's events with a zero padded by spaces (valid JSON) and
+// writes the digits over it then. 20 digits hold any uint64.
+const xidSlotWidth = 20
+
+// appendJSON appends m; with slot, "xid" is a zero padded to xidSlotWidth
+// and its offset is returned.
+func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
+	xidAt := -1
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendInt(dst, m.ID, 10)
 	dst = append(dst, `,"database":`...)
@@ -161,13 +175,23 @@ func (m *FlatMessage) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"row":`...)
 	dst = strconv.AppendInt(dst, int64(m.Row), 10)
 	dst = append(dst, `,"xid":`...)
-	dst = strconv.AppendUint(dst, m.XID, 10)
+	if slot {
+		xidAt = len(dst)
+		dst = append(dst, "0                   "...)
+	} else {
+		dst = strconv.AppendUint(dst, m.XID, 10)
+	}
 	dst = append(dst, `,"serverId":`...)
 	dst = strconv.AppendUint(dst, uint64(m.ServerID), 10)
 	if m.Snapshot {
 		dst = append(dst, `,"snapshot":true`...)
 	}
-	return append(dst, '}')
+	return append(dst, '}'), xidAt
+}
+
+// patchXID writes xid into the slot at xidAt of an event encoded with one.
+func patchXID(body []byte, xidAt int, xid uint64) {
+	strconv.AppendUint(body[xidAt:xidAt], xid, 10)
 }
 
 func appendRow(dst []byte, row []Cell) []byte {

@@ -71,6 +71,24 @@ func TestCanalFlatShape(t *testing.T) {
 	}
 }
 
+// TestCanalFlatXIDSlot: an event encoded before its transaction's XID is
+// known gets it patched in and stays valid JSON, for any XID.
+func TestCanalFlatXIDSlot(t *testing.T) {
+	for _, xid := range []uint64{0, 7, 1 << 40, ^uint64(0)} {
+		m := sampleRow()
+		b, at := m.appendJSON(nil, true)
+		patchXID(b, at, xid)
+		got, err := DecodeFlat(b)
+		if err != nil {
+			t.Fatalf("xid %d: %v\n%s", xid, err, b)
+		}
+		m.XID = xid
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("xid %d: got %+v", xid, got)
+		}
+	}
+}
+
 func TestCanalFlatDecodeErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{`, "unexpected EOF"},

@@ -72,6 +72,7 @@ type publisher struct {
 	prod    *client.Producer
 	admin   *client.Admin
 	tracker *tracker
+	stats   *counters // may be nil
 	log     *slog.Logger
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
@@ -138,6 +139,10 @@ func (p *publisher) publish(topic string, q int, body []byte, tags string, t *tx
 	}
 	w := p.worker(qs[q%len(qs)])
 	p.tracker.add(t, 1)
+	if p.stats != nil {
+		p.stats.events.Add(1)
+		p.stats.bytes.Add(int64(len(body)))
+	}
 	return w.enqueue(outMsg{body: body, tags: tags, txn: t})
 }
 

@@ -1,7 +1,9 @@
-// Package schema keeps the ingester's own schema history: the columns of
-// every captured table as of each binlog position, so that an event read
-// while lagging is decoded with the schema it was written with.
 package schema
+
+import (
+	"strconv"
+	"strings"
+)
 
 // Column is one column of a table as the ingester decodes and renders it.
 type Column struct {
@@ -34,6 +36,17 @@ type Column struct {
 	Default *string `json:"default,omitempty"`
 }
 
+func (c Column) clone() Column {
+	if c.Elems != nil {
+		c.Elems = append([]string(nil), c.Elems...)
+	}
+	if c.Default != nil {
+		d := *c.Default
+		c.Default = &d
+	}
+	return c
+}
+
 // Table is a table's columns and primary key at one point of the history.
 type Table struct {
 	Schema  string   `json:"schema"`
@@ -42,7 +55,51 @@ type Table struct {
 	// PK are the indexes in Columns of the primary key, in key order; empty
 	// for a table without a primary key (a unique NOT NULL key is not used).
 	PK []int `json:"pk,omitempty"`
+	// Charset is the table's default character set (the charset of
+	// information_schema.TABLES.TABLE_COLLATION): the charset a column
+	// added without one gets, and the one CONVERT TO changes.
+	Charset string `json:"charset,omitempty"`
 }
+
+// Clone returns a deep copy of t.
+func (t *Table) Clone() *Table {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Columns = make([]Column, len(t.Columns))
+	for i, col := range t.Columns {
+		c.Columns[i] = col.clone()
+	}
+	c.PK = append([]int(nil), t.PK...)
+	if len(c.PK) == 0 {
+		c.PK = nil
+	}
+	return &c
+}
+
+// ColumnIndex returns the index in Columns of the column named name
+// (compared case-insensitively, as MySQL does), or -1.
+func (t *Table) ColumnIndex(name string) int {
+	for i := range t.Columns {
+		if strings.EqualFold(t.Columns[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// PKNames returns the names of the primary key columns in key order.
+func (t *Table) PKNames() []string {
+	names := make([]string, len(t.PK))
+	for i, c := range t.PK {
+		names[i] = t.Columns[c].Name
+	}
+	return names
+}
+
+// String returns "schema.name".
+func (t *Table) String() string { return t.Schema + "." + t.Name }
 
 // Key orders schema versions: the binlog file and the position of the
 // event that made the change (file names of one server sort by their
@@ -66,3 +123,6 @@ func (k Key) Compare(o Key) int {
 	}
 	return 0
 }
+
+// String returns "file:pos".
+func (k Key) String() string { return k.File + ":" + strconv.FormatUint(uint64(k.Pos), 10) }

@@ -152,6 +152,9 @@ func Start(t testing.TB, opts *Options) *Server {
 	if out, err := exec.Command("cp", "-a", tmpl, dataDir).CombinedOutput(); err != nil {
 		t.Fatalf("mysqltest: copy template datadir: %v\n%s", err, out)
 	}
+	if err := os.Mkdir(filepath.Join(root, "tmp"), 0o700); err != nil {
+		t.Fatalf("mysqltest: %v", err)
+	}
 	id := opts.ServerID
 	if id == 0 {
 		id = 100 + nextID.Add(1)
@@ -180,6 +183,7 @@ func Start(t testing.TB, opts *Options) *Server {
 		"max-connections":                "200",
 		"log-error":                      filepath.Join(root, "error.log"),
 		"performance-schema":             "OFF",
+		"tmpdir":                         filepath.Join(root, "tmp"),
 	}
 	for k, v := range opts.Settings {
 		settings[strings.ReplaceAll(k, "_", "-")] = v

@@ -1,6 +1,10 @@
 package mysqltest
 
-import "testing"
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // TestMySQLTestServer starts a private server and checks the replication
 // settings the ingester depends on, then a restart with a changed setting.
@@ -12,6 +16,10 @@ func TestMySQLTestServer(t *testing.T) {
 		if got := s.QueryString("SELECT @@GLOBAL." + name); got != want {
 			t.Errorf("@@%s = %q, want %q", name, got, want)
 		}
+	}
+	// A private tmpdir: servers of parallel test processes share no files.
+	if got := s.QueryString("SELECT @@tmpdir"); !strings.HasPrefix(got, filepath.Dir(s.DataDir)) {
+		t.Errorf("@@tmpdir = %q, not under the server's own directory", got)
 	}
 	if got := s.QueryString("SELECT @@server_id"); got == "" || got == "0" {
 		t.Errorf("server_id = %q", got)

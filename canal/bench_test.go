@@ -1,0 +1,235 @@
+package canal
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/sluicehq/sluice/canal/position"
+	"github.com/sluicehq/sluice/canal/schema"
+	"github.com/sluicehq/sluice/canal/values"
+	"github.com/sluicehq/sluice/internal/mysqltest"
+	"github.com/sluicehq/sluice/internal/testutil"
+)
+
+// Ingest benchmark (issue: canal ingester, "Performance"): an orders
+// workload of multi-row inserts and updates is written to a private
+// MariaDB once; then the same stretch of binlog is (1) decoded by go-mysql
+// alone and (2) captured by the ingester into an in-process broker, and
+// (3) a 1M-row table is snapshotted. Run with `make bench`, or:
+//
+//	go test -run '^$' -bench BenchmarkCanal -benchtime 1x ./canal/
+
+const (
+	benchRows      = 200_000
+	benchSnapRows  = 1_000_000
+	benchBatchRows = 1000
+)
+
+type benchEnv struct {
+	env        *canalEnv
+	start, end position.Position
+	rowEvents  int // rows of the rows events between start and end
+}
+
+var (
+	benchOnce sync.Once
+	benchData *benchEnv
+)
+
+// benchSetup writes the workload once per process.
+func benchSetup(b *testing.B) *benchEnv {
+	benchOnce.Do(func() {
+		db := mysqltest.Start(b, nil)
+		c := testutil.StartCluster(b, nil)
+		e := &canalEnv{db: db, cluster: c, prod: testProducer(b, c.NameServer.Addr), dir: b.TempDir()}
+		db.Exec("CREATE DATABASE shop")
+		db.Exec(strings.Replace(ordersDDL, "img BLOB", "img BLOB, meta TEXT", 1))
+		ctx := context.Background()
+		start, err := position.Current(ctx, db.DB)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < benchRows; i += benchBatchRows {
+			var sb strings.Builder
+			sb.WriteString("INSERT INTO shop.orders (id, customer, amount, status, tags, note, created_at, updated_at, qty) VALUES ")
+			for j := i; j < i+benchBatchRows; j++ {
+				if j > i {
+					sb.WriteByte(',')
+				}
+				fmt.Fprintf(&sb, "(%d, 'customer-%d', %d.%02d, 'new', 'gift', 'order note %d', '2026-11-25 10:00:00.123456', '2026-11-25 10:00:00.123', %d)",
+					j, j%5000, j%1000, j%100, j, j%50)
+			}
+			db.Exec(sb.String())
+		}
+		// Updates of 1000 rows per statement: before and after images.
+		for i := 0; i < benchRows/2; i += benchBatchRows {
+			db.Exec(fmt.Sprintf("UPDATE shop.orders SET status = 'paid', amount = amount + 1 WHERE id >= %d AND id < %d", i, i+benchBatchRows))
+		}
+		end, err := position.Current(ctx, db.DB)
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.Exec("CREATE TABLE shop.snap (id INT PRIMARY KEY, customer VARCHAR(64), amount DECIMAL(12,2), created_at DATETIME(6))")
+		db.Exec(fmt.Sprintf("INSERT INTO shop.snap SELECT seq, CONCAT('customer-', seq %% 5000), seq %% 1000 + 0.25, '2026-11-25 10:00:00.123456' FROM shop.seq_1_to_%d", benchSnapRows))
+		benchData = &benchEnv{env: e, start: start, end: end, rowEvents: benchRows + benchRows/2}
+	})
+	if benchData == nil {
+		b.Fatal("benchmark setup failed")
+	}
+	return benchData
+}
+
+// BenchmarkCanalDecodeRaw is go-mysql alone: the workload's binlog decoded
+// (rows events with values), nothing else.
+func BenchmarkCanalDecodeRaw(b *testing.B) {
+	be := benchSetup(b)
+	var bytes int64
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		bytes = rawDecode(b, be)
+	}
+	el := time.Since(start)
+	rows := float64(be.rowEvents) * float64(b.N)
+	b.ReportMetric(rows/el.Seconds(), "rows/s")
+	b.ReportMetric(float64(bytes)*float64(b.N)/el.Seconds()/1e6, "binlog-MB/s")
+}
+
+func rawDecode(b *testing.B, be *benchEnv) int64 {
+	cfg := replication.BinlogSyncerConfig{ServerID: be.env.db.ServerID + 2000, Flavor: "mariadb", Host: be.env.db.Host,
+		Port: uint16(be.env.db.Port), User: "root", Logger: testutil.Logger(b)}
+	values.SyncerSettings(&cfg)
+	s := replication.NewBinlogSyncer(cfg)
+	defer s.Close()
+	st, err := s.StartSync(gomysql.Position{Name: be.start.File, Pos: be.start.Pos})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows, bytes := 0, int64(0)
+	for rows < be.rowEvents {
+		ev, err := st.GetEvent(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += int64(ev.Header.EventSize)
+		if re, ok := ev.Event.(*replication.RowsEvent); ok && string(re.Table.Table) == "orders" {
+			if re.Type() == replication.EnumRowsEventTypeUpdate {
+				rows += len(re.Rows) / 2
+			} else {
+				rows += len(re.Rows)
+			}
+		}
+	}
+	return bytes
+}
+
+// BenchmarkCanalIngest captures the workload's binlog with the ingester
+// into the in-process broker, acknowledged and saved.
+func BenchmarkCanalIngest(b *testing.B) {
+	be := benchSetup(b)
+	var ms0, ms1 runtime.MemStats
+	var published int64
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		published += benchIngestOnce(b, be, i)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	rows := float64(be.rowEvents) * float64(b.N)
+	b.ReportMetric(rows/el.Seconds(), "rows/s")
+	b.ReportMetric(float64(published)/el.Seconds()/1e6, "MB/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/rows, "allocs/row")
+}
+
+func benchIngestOnce(b *testing.B, be *benchEnv, i int) int64 {
+	e := be.env
+	cfg := DefaultConfig()
+	cfg.Source.Host, cfg.Source.Port, cfg.Source.ServerID = e.db.Host, e.db.Port, e.db.ServerID+3000+uint32(i)
+	cfg.DataDir = filepath.Join(b.TempDir(), fmt.Sprint(i))
+	cfg.Filter.Include = []string{`shop\.orders`}
+	cfg.DefaultTopic = fmt.Sprintf("bench%d_{table}", i)
+	cfg.Logger = testutil.Logger(b)
+	// Start where the workload starts.
+	if err := position.NewFileStore(filepath.Join(cfg.DataDir, "position.json")).Save(context.Background(),
+		position.State{Position: be.start, ServerID: e.db.ServerID}); err != nil {
+		b.Fatal(err)
+	}
+	in, err := New(cfg, e.prod)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	// The history starts at the workload's start with the current schema
+	// (the workload has no DDL).
+	snap, err := schema.LoadSnapshot(context.Background(), e.db.DB, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := in.history.BootstrapSnapshot(schema.Key{File: be.start.File, Pos: be.start.Pos}, snap); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	for in.Stats().Committed.Compare(be.end) < 0 {
+		select {
+		case err := <-done:
+			b.Fatalf("ingester stopped: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return in.Stats().Bytes
+}
+
+// BenchmarkCanalSnapshot snapshots a 1M-row table.
+func BenchmarkCanalSnapshot(b *testing.B) {
+	be := benchSetup(b)
+	e := be.env
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		cfg := DefaultConfig()
+		cfg.Source.Host, cfg.Source.Port, cfg.Source.ServerID = e.db.Host, e.db.Port, e.db.ServerID+4000+uint32(i)
+		cfg.DataDir = filepath.Join(b.TempDir(), fmt.Sprint(i))
+		cfg.Filter.Include = []string{`shop\.snap`}
+		cfg.DefaultTopic = fmt.Sprintf("snap%d_{table}", i)
+		cfg.Logger = testutil.Logger(b)
+		in, err := New(cfg, e.prod)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- in.Run(ctx) }()
+		for in.Stats().Committed.File == "" {
+			select {
+			case err := <-done:
+				b.Fatalf("ingester stopped: %v", err)
+			case <-time.After(time.Millisecond):
+			}
+		}
+		cancel()
+		<-done
+		in.Close()
+		if got := in.Stats().SnapshotRows; got != benchSnapRows {
+			b.Fatalf("snapshot published %d rows, want %d", got, benchSnapRows)
+		}
+	}
+	b.ReportMetric(float64(benchSnapRows)*float64(b.N)/time.Since(start).Seconds(), "rows/s")
+}

@@ -1,0 +1,409 @@
+package canal
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/sluicehq/sluice/canal/schema"
+)
+
+// pendingMsg is an encoded event waiting for its transaction's end.
+type pendingMsg struct {
+	topic string
+	queue int
+	tags  string
+	body  []byte
+	xidAt int // offset of the XID slot in body, -1 when none
+}
+
+// openTxn is the transaction being read.
+type openTxn struct {
+	t       *txn
+	gtid    string
+	msgs    []pendingMsg
+	bytes   int
+	flushed bool // it outgrew the buffer: its events go out without an XID
+}
+
+// stream reads binlog events and turns them into published events.
+type stream struct {
+	in    *Ingester
+	file  string
+	gset  gomysql.GTIDSet
+	cur   *openTxn
+	rowNo int
+	// checked caches the table-map checks: table id → the schema version
+	// it was checked against.
+	checked map[uint64]*schema.Table
+	now     func() time.Time
+}
+
+func newStream(in *Ingester, start resumePoint, flavor string) (*stream, error) {
+	s := &stream{in: in, file: start.File, checked: map[uint64]*schema.Table{}, now: time.Now}
+	if start.GTIDSet != "" {
+		gs, err := gomysql.ParseGTIDSet(flavor, start.GTIDSet)
+		if err != nil {
+			return nil, fmt.Errorf("saved GTID set %q: %w", start.GTIDSet, err)
+		}
+		s.gset = gs
+	} else if flavor == gomysql.MariaDBFlavor {
+		s.gset = new(gomysql.MariadbGTIDSet)
+		*s.gset.(*gomysql.MariadbGTIDSet) = gomysql.MariadbGTIDSet{Sets: map[uint32]map[uint32]*gomysql.MariadbGTID{}}
+	}
+	return s, nil
+}
+
+// point is the resume point after the event whose header is h.
+func (s *stream) point(h *replication.EventHeader) resumePoint {
+	rp := resumePoint{File: s.file, Pos: h.LogPos, Timestamp: h.Timestamp}
+	if s.gset != nil {
+		rp.GTIDSet = s.gset.String()
+	}
+	return rp
+}
+
+// handle processes one event.
+func (s *stream) handle(ev *replication.BinlogEvent) error {
+	h := ev.Header
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		s.file = string(e.NextLogName)
+		if h.Timestamp == 0 || h.LogPos == 0 {
+			return nil // fake rotate: names the file, never a position to save
+		}
+		return s.boundary(resumePoint{File: s.file, Pos: uint32(e.Position), GTIDSet: s.gsetString(), Timestamp: h.Timestamp})
+	case *replication.MariadbGTIDEvent:
+		s.begin(e.GTID.String())
+	case *replication.GTIDEvent:
+		s.begin(mysqlGTID(e))
+	case *replication.QueryEvent:
+		return s.query(h, e)
+	case *replication.TableMapEvent:
+		return nil
+	case *replication.RowsEvent:
+		return s.rows(h, e)
+	case *replication.XIDEvent:
+		return s.commit(h, e.XID)
+	}
+	return nil
+}
+
+func mysqlGTID(e *replication.GTIDEvent) string {
+	u := e.SID
+	if len(u) != 16 {
+		return ""
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x:%d", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16], e.GNO)
+}
+
+func (s *stream) gsetString() string {
+	if s.gset == nil {
+		return ""
+	}
+	return s.gset.String()
+}
+
+// begin opens a transaction (at its GTID event, or at BEGIN without one).
+func (s *stream) begin(gtid string) {
+	if s.cur != nil && len(s.cur.msgs) == 0 && !s.cur.flushed && s.cur.gtid == "" {
+		s.cur.gtid = gtid // BEGIN came first
+		return
+	}
+	s.cur = &openTxn{t: s.in.tracker.begin(), gtid: gtid}
+	s.rowNo = 0
+}
+
+// boundary is an event that ends no transaction but is a safe position
+// (a real rotate): it is committed like an empty transaction.
+func (s *stream) boundary(at resumePoint) error {
+	if s.cur != nil {
+		return nil // inside a transaction: its end decides
+	}
+	t := s.in.tracker.begin()
+	s.in.tracker.end(t, at)
+	return nil
+}
+
+func (s *stream) query(h *replication.EventHeader, e *replication.QueryEvent) error {
+	q := strings.TrimSpace(string(e.Query))
+	switch {
+	case strings.EqualFold(q, "BEGIN"):
+		if s.cur == nil {
+			s.begin("")
+		}
+		return nil
+	case strings.EqualFold(q, "COMMIT"):
+		return s.commit(h, 0) // a transaction of non-transactional tables
+	}
+	if s.cur == nil {
+		s.begin("")
+	}
+	if err := s.ddl(h, string(e.Schema), q); err != nil {
+		return err
+	}
+	return s.commit(h, 0)
+}
+
+// commit ends the open transaction: its XID is written into its buffered
+// events, which are published, and its end becomes a resume point once
+// they are acknowledged.
+func (s *stream) commit(h *replication.EventHeader, xid uint64) error {
+	if s.cur == nil {
+		s.begin("")
+	}
+	c := s.cur
+	s.cur = nil
+	if c.gtid != "" && s.gset != nil {
+		if err := s.gset.Update(c.gtid); err != nil {
+			return fmt.Errorf("update GTID set with %s: %w", c.gtid, err)
+		}
+	}
+	for i := range c.msgs {
+		m := &c.msgs[i]
+		if m.xidAt >= 0 {
+			patchXID(m.body, m.xidAt, xid)
+		}
+		if err := s.in.pub.publish(m.topic, m.queue, m.body, m.tags, c.t); err != nil {
+			return err
+		}
+	}
+	s.in.tracker.end(c.t, s.point(h))
+	s.in.stats.txns.Add(1)
+	return nil
+}
+
+// emit buffers (or, for a transaction beyond the buffer, publishes) one
+// event of the open transaction.
+func (s *stream) emit(topic string, queue int, tags string, m *FlatMessage) error {
+	c := s.cur
+	body, xidAt := m.appendJSON(make([]byte, 0, 512), !c.flushed)
+	if len(body) > s.in.cfg.Publish.MaxMessageBytes {
+		return fmt.Errorf("%w: a row of %s.%s at %s:%d encodes to %d bytes (limit %d)", ErrMessageTooLarge,
+			m.Database, m.Table, m.File, m.Pos, len(body), s.in.cfg.Publish.MaxMessageBytes)
+	}
+	if c.flushed {
+		return s.in.pub.publish(topic, queue, body, tags, c.t)
+	}
+	c.msgs = append(c.msgs, pendingMsg{topic: topic, queue: queue, tags: tags, body: body, xidAt: xidAt})
+	c.bytes += len(body)
+	if c.bytes > s.in.cfg.TxnBufferBytes {
+		// A large transaction: send what waits (with XID 0) and stream the rest.
+		for i := range c.msgs {
+			pm := &c.msgs[i]
+			if err := s.in.pub.publish(pm.topic, pm.queue, pm.body, pm.tags, c.t); err != nil {
+				return err
+			}
+		}
+		c.msgs, c.bytes, c.flushed = nil, 0, true
+	}
+	return nil
+}
+
+// rows turns a rows event into one event per row change.
+func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) error {
+	if e.Table == nil {
+		return nil
+	}
+	db, name := string(e.Table.Schema), string(e.Table.Table)
+	route := s.in.router.Table(db, name)
+	if !route.Captured {
+		return nil
+	}
+	kind := e.Type()
+	op := map[replication.EnumRowsEventType]string{replication.EnumRowsEventTypeInsert: "insert",
+		replication.EnumRowsEventTypeUpdate: "update", replication.EnumRowsEventTypeDelete: "delete"}[kind]
+	if op == "" {
+		return fmt.Errorf("rows event of unknown type %v for %s.%s at %s:%d", kind, db, name, s.file, h.LogPos)
+	}
+	t, err := s.tableFor(e.Table, db, name)
+	if err != nil {
+		return err
+	}
+	if s.cur == nil {
+		s.begin("")
+	}
+	enc, err := s.in.encoderFor(t, route)
+	if err != nil {
+		return err
+	}
+	// The event's own position is where it starts: LogPos is its end.
+	evPos := h.LogPos - h.EventSize
+	base := FlatMessage{Database: db, Table: name, PKNames: enc.pkNames, ES: int64(h.Timestamp) * 1000,
+		TS: s.now().UnixMilli(), SQLType: enc.sqlTypes, MySQLType: enc.mysqlTypes, GTID: s.cur.gtid,
+		File: s.file, Pos: evPos, ServerID: h.ServerID}
+	if kind != replication.EnumRowsEventTypeUpdate {
+		typ := TypeInsert
+		if kind == replication.EnumRowsEventTypeDelete {
+			typ = TypeDelete
+		}
+		if !s.in.router.Publishes(op) {
+			return nil
+		}
+		for _, row := range e.Rows {
+			data, err := enc.cells(row)
+			if err != nil {
+				return s.rowErr(err, db, name, h)
+			}
+			if err := s.emitRow(&base, enc, route, typ, data, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(e.Rows)%2 != 0 {
+		return fmt.Errorf("update event for %s.%s at %s:%d has %d row images, want pairs", db, name, s.file, evPos, len(e.Rows))
+	}
+	for i := 0; i < len(e.Rows); i += 2 {
+		before, err := enc.cells(e.Rows[i])
+		if err != nil {
+			return s.rowErr(err, db, name, h)
+		}
+		after, err := enc.cells(e.Rows[i+1])
+		if err != nil {
+			return s.rowErr(err, db, name, h)
+		}
+		if enc.keyChanged(before, after) {
+			// A new key goes to its own queue: DELETE(old) + INSERT(new)
+			// keeps every key's history in one queue, in order.
+			if s.in.router.Publishes("delete") {
+				if err := s.emitRow(&base, enc, route, TypeDelete, before, nil); err != nil {
+					return err
+				}
+			}
+			if s.in.router.Publishes("insert") {
+				if err := s.emitRow(&base, enc, route, TypeInsert, after, nil); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !s.in.router.Publishes("update") {
+			continue
+		}
+		if err := s.emitRow(&base, enc, route, TypeUpdate, after, changed(before, after)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *stream) rowErr(err error, db, name string, h *replication.EventHeader) error {
+	return fatal{fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, s.file, h.LogPos-h.EventSize, err)}
+}
+
+// emitRow numbers and routes one row change.
+func (s *stream) emitRow(base *FlatMessage, enc *tableEncoder, route *TableRoute, typ string, data, old []Cell) error {
+	m := *base
+	m.Type, m.Data, m.Old, m.Row = typ, data, old, s.rowNo
+	m.ID = EventID(m.ServerID, m.File, m.Pos, m.Row)
+	s.rowNo++
+	n, err := s.in.pub.queueCount(route.Topic)
+	if err != nil {
+		return err
+	}
+	s.in.stats.rows.Add(1)
+	return s.emit(route.Topic, QueueOf(m.Database, m.Table, enc.key(data), n), enc.tags, &m)
+}
+
+// changed returns the before values of the columns an update changed.
+func changed(before, after []Cell) []Cell {
+	out := []Cell{}
+	for i := range before {
+		if before[i].Null != after[i].Null || before[i].S != after[i].S {
+			out = append(out, before[i])
+		}
+	}
+	return out
+}
+
+// tableFor returns the schema a rows event is decoded with, checked once
+// per table map against what the binlog says about the table.
+func (s *stream) tableFor(tm *replication.TableMapEvent, db, name string) (*schema.Table, error) {
+	t, ok := s.in.history.Table(db, name)
+	if !ok {
+		return nil, fatal{fmt.Errorf("no schema known for %s.%s at %s: it was not captured when the schema history began (re-snapshot, or reset positions)", db, name, s.file)}
+	}
+	if s.checked[tm.TableID] == t {
+		return t, nil
+	}
+	if err := schema.Reconcile(t, tm); err != nil {
+		return nil, fatal{fmt.Errorf("schema of %s.%s at %s: %w", db, name, s.file, err)}
+	}
+	s.checked[tm.TableID] = t
+	return t, nil
+}
+
+// ddl applies a statement to the schema history and publishes it to every
+// queue of each captured table it changes.
+func (s *stream) ddl(h *replication.EventHeader, defaultSchema, q string) error {
+	evPos := h.LogPos - h.EventSize
+	changes, err := s.in.history.ApplyDDL(schema.Key{File: s.file, Pos: evPos}, defaultSchema, q)
+	if err != nil {
+		return fatal{fmt.Errorf("DDL at %s:%d: %w", s.file, evPos, err)}
+	}
+	clear(s.checked)
+	for _, ch := range changes {
+		s.in.forgetTable(ch.Schema, ch.Table)
+		if ch.OldTable != "" {
+			s.in.forgetTable(ch.OldSchema, ch.OldTable)
+		}
+		route := s.in.router.Table(ch.Schema, ch.Table)
+		if !route.Captured || !s.in.router.Publishes("ddl") {
+			continue
+		}
+		m := FlatMessage{Database: ch.Schema, Table: ch.Table, IsDDL: true, Type: ddlType(ch.Kind), SQL: q,
+			ES: int64(h.Timestamp) * 1000, TS: s.now().UnixMilli(), GTID: s.cur.gtid, File: s.file, Pos: evPos,
+			Row: s.rowNo, ServerID: h.ServerID}
+		m.ID = EventID(m.ServerID, m.File, m.Pos, m.Row)
+		s.rowNo++
+		n, err := s.in.pub.queueCount(route.Topic)
+		if err != nil {
+			return err
+		}
+		// An ordering barrier: every queue of the topic gets it.
+		for q := range n {
+			if err := s.emit(route.Topic, q, ch.Schema+"."+ch.Table, &m); err != nil {
+				return err
+			}
+		}
+		s.in.stats.ddls.Add(1)
+	}
+	return nil
+}
+
+func ddlType(k schema.ChangeKind) string {
+	switch k {
+	case schema.ChangeCreate:
+		return TypeCreate
+	case schema.ChangeDrop:
+		return TypeErase
+	case schema.ChangeRename:
+		return TypeRename
+	case schema.ChangeTruncate:
+		return TypeTruncate
+	case schema.ChangeAlter:
+		return TypeAlter
+	}
+	return TypeQuery
+}
+
+// run reads events until ctx ends or an error.
+func (s *stream) run(ctx context.Context, st *replication.BinlogStreamer) error {
+	for {
+		ev, err := st.GetEvent(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.handle(ev); err != nil {
+			return err
+		}
+		if err := s.in.pub.Err(); err != nil {
+			return err
+		}
+	}
+}
