@@ -34,7 +34,7 @@ func testProducer(t testing.TB, nameServer string) *client.Producer {
 func readTopic(t testing.TB, nameServer, topic string, want int) map[int][]string {
 	t.Helper()
 	var out map[int][]string
-	testutil.Eventually(t, 30*time.Second, func() bool {
+	testutil.Eventually(t, 120*time.Second, func() bool {
 		out = readTopicOnce(t, nameServer, topic)
 		n := 0
 		for _, b := range out {
@@ -75,6 +75,9 @@ func readTopicOnce(t testing.TB, nameServer, topic string) map[int][]string {
 					t.Fatalf("pull %v at %d: %v", mq, off, err)
 				}
 				if len(res.Messages) == 0 {
+					if res.Status != client.PullNoNewMsg {
+						t.Logf("pull %v at %d: %v (min %d max %d)", mq, off, res.Status, res.MinOffset, res.MaxOffset)
+					}
 					break
 				}
 				for _, m := range res.Messages {

@@ -190,7 +190,9 @@ func startNameServer(t testing.TB) *proc {
 func brokerArgs(addr, nameServer, dataDir string, extra ...string) []string {
 	args := []string{"broker", "--listen", addr, "--namesrv", nameServer, "--data-dir", dataDir,
 		"--broker-name", "broker-a", "--cluster", "DefaultCluster", "--log-format", "text",
-		"--register-interval", "1s", "--segment-size", "64MiB"}
+		"--register-interval", "1s", "--segment-size", "64MiB",
+		// A busy test machine's disk may be past 75 %: never delete test data.
+		"--disk-max-used-ratio", "1"}
 	return append(args, extra...)
 }
 

@@ -106,34 +106,58 @@ func Require(t testing.TB) {
 	}
 }
 
-// template initialises a datadir once per process.
+// template returns an initialised datadir that servers copy. It is shared
+// by every test process on the machine: one per MariaDB build (binary size
+// and mtime), under the temp dir, made in a private directory and renamed
+// into place, so concurrent processes never see half of one and the temp
+// dir never fills with copies.
 func template() (string, error) {
 	templateOnce.Do(func() {
-		_, install, err := Binaries()
-		if err != nil {
-			templateErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "sluice-mariadb-template-")
-		if err != nil {
-			templateErr = err
-			return
-		}
-		args := []string{"--no-defaults", "--datadir=" + dir, "--auth-root-authentication-method=normal",
-			"--skip-test-db", "--skip-name-resolve"}
-		if os.Geteuid() == 0 {
-			args = append(args, "--user=root")
-		}
-		cmd := exec.Command(install, args...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			templateErr = fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
-			os.RemoveAll(dir)
-			return
-		}
-		templateDir = dir
+		templateDir, templateErr = makeTemplate()
 	})
 	return templateDir, templateErr
+}
+
+const templateReady = "sluice-template-ready"
+
+func makeTemplate() (string, error) {
+	server, install, err := Binaries()
+	if err != nil {
+		return "", err
+	}
+	st, err := os.Stat(server)
+	if err != nil {
+		return "", err
+	}
+	final := filepath.Join(os.TempDir(), fmt.Sprintf("sluice-mariadb-template-%d-%x-%x", os.Geteuid(), st.Size(), st.ModTime().UnixNano()))
+	if _, err := os.Stat(filepath.Join(final, templateReady)); err == nil {
+		return final, nil
+	}
+	dir, err := os.MkdirTemp("", "sluice-mariadb-init-")
+	if err != nil {
+		return "", err
+	}
+	args := []string{"--no-defaults", "--datadir=" + dir, "--auth-root-authentication-method=normal",
+		"--skip-test-db", "--skip-name-resolve"}
+	if os.Geteuid() == 0 {
+		args = append(args, "--user=root")
+	}
+	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, templateReady), nil, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	if err := os.Rename(dir, final); err != nil {
+		// Another process got there first (or left a broken one behind).
+		os.RemoveAll(dir)
+		if _, serr := os.Stat(filepath.Join(final, templateReady)); serr != nil {
+			return "", fmt.Errorf("mysqltest: template datadir %s: %v (remove it)", final, err)
+		}
+	}
+	return final, nil
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
@@ -229,7 +253,8 @@ func (s *Server) start() error {
 	cmd := exec.Command(server, args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The server dies with the test process, even a killed one.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start mariadbd: %w", err)
 	}

@@ -116,6 +116,9 @@ func BrokerOptions(t testing.TB, nameServers ...string) broker.Options {
 	opts.MetadataFlushInterval = 200 * time.Millisecond
 	opts.PullHoldCheckInterval = 100 * time.Millisecond
 	opts.Store.SegmentSize = 16 << 20
+	// Never delete by disk use: a busy test machine may be past 75 %, and a
+	// test's messages must not vanish. Retention tests set their own.
+	opts.Store.DiskMaxUsedRatio = 1
 	opts.Logger = Logger(t).With("daemon", "broker")
 	return opts
 }
