@@ -71,7 +71,8 @@ func (in *Ingester) snapshotAndStart(ctx context.Context, db *sql.DB, resume *po
 	tr := newTracker(resumePoint{})
 	pub := newPublisher(ctx, in.cfg.Publish, in.prod, tr, in.log)
 	pub.stats = &in.stats
-	sn := &snapshotter{in: in, conn: conn, pub: pub, tr: tr, at: at, snap: snap}
+	sn := &snapshotter{in: in, conn: conn, pub: pub, tr: tr, at: at, snap: snap, started: time.Now(), lastLog: time.Now()}
+	sn.estimate(ctx)
 	for i := range snap.Tables {
 		p := &snap.Tables[i]
 		if p.Done {
@@ -160,6 +161,43 @@ type snapshotter struct {
 	tr   *tracker
 	at   position.Position
 	snap *position.Snapshot
+
+	started, lastLog time.Time
+	startRows        int64 // rows done when this run began
+}
+
+// estimate fills each table's row estimate (information_schema's
+// TABLE_ROWS) for progress reports.
+func (sn *snapshotter) estimate(ctx context.Context) {
+	for i := range sn.snap.Tables {
+		p := &sn.snap.Tables[i]
+		sn.startRows += p.Rows
+		var n sql.NullInt64
+		if err := sn.conn.QueryRowContext(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+			p.Schema, p.Table).Scan(&n); err == nil && n.Valid {
+			p.TotalEstimate = n.Int64
+		}
+	}
+}
+
+// progress logs rows done, rows/s and an ETA every 5 s.
+func (sn *snapshotter) progress(final bool) {
+	if !final && time.Since(sn.lastLog) < 5*time.Second {
+		return
+	}
+	sn.lastLog = time.Now()
+	var done, total int64
+	for _, p := range sn.snap.Tables {
+		done += p.Rows
+		total += max(p.TotalEstimate, p.Rows)
+	}
+	el := time.Since(sn.started).Seconds()
+	rate := float64(done-sn.startRows) / max(el, 1e-3)
+	eta := "unknown"
+	if rate > 0 && total > done {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	sn.in.log.Info("snapshot progress", "rows", done, "estimated_total", total, "rows_per_s", int64(rate), "eta", eta)
 }
 
 func quoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
@@ -222,6 +260,7 @@ func (sn *snapshotter) table(ctx context.Context, t *schema.Table, p *position.T
 		if err := in.saveSnapshot(sn.snap); err != nil {
 			return err
 		}
+		sn.progress(p.Done)
 		if p.Done {
 			in.log.Info("snapshot table done", "table", t.Schema+"."+t.Name, "rows", p.Rows)
 			return nil
