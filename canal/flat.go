@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsonx"
 )
 
 // Event types of a FlatMessage (Canal's names).
@@ -99,9 +100,9 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendInt(dst, m.ID, 10)
 	dst = append(dst, `,"database":`...)
-	dst = appendString(dst, m.Database)
+	dst = jsonx.AppendString(dst, m.Database)
 	dst = append(dst, `,"table":`...)
-	dst = appendString(dst, m.Table)
+	dst = jsonx.AppendString(dst, m.Table)
 	dst = append(dst, `,"pkNames":`...)
 	if m.PKNames == nil {
 		dst = append(dst, "null"...)
@@ -111,20 +112,20 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, n)
+			dst = jsonx.AppendString(dst, n)
 		}
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"isDdl":`...)
 	dst = strconv.AppendBool(dst, m.IsDDL)
 	dst = append(dst, `,"type":`...)
-	dst = appendString(dst, m.Type)
+	dst = jsonx.AppendString(dst, m.Type)
 	dst = append(dst, `,"es":`...)
 	dst = strconv.AppendInt(dst, m.ES, 10)
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, m.TS, 10)
 	dst = append(dst, `,"sql":`...)
-	dst = appendString(dst, m.SQL)
+	dst = jsonx.AppendString(dst, m.SQL)
 	names := m.Data
 	if names == nil {
 		dst = append(dst, `,"sqlType":null,"mysqlType":null,"data":null,"old":null`...)
@@ -134,7 +135,7 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, c.Name)
+			dst = jsonx.AppendString(dst, c.Name)
 			dst = append(dst, ':')
 			if i < len(m.SQLType) {
 				dst = strconv.AppendInt(dst, int64(m.SQLType[i]), 10)
@@ -147,10 +148,10 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, c.Name)
+			dst = jsonx.AppendString(dst, c.Name)
 			dst = append(dst, ':')
 			if i < len(m.MySQLType) {
-				dst = appendString(dst, m.MySQLType[i])
+				dst = jsonx.AppendString(dst, m.MySQLType[i])
 			} else {
 				dst = append(dst, "null"...)
 			}
@@ -167,9 +168,9 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 		}
 	}
 	dst = append(dst, `,"gtid":`...)
-	dst = appendString(dst, m.GTID)
+	dst = jsonx.AppendString(dst, m.GTID)
 	dst = append(dst, `,"file":`...)
-	dst = appendString(dst, m.File)
+	dst = jsonx.AppendString(dst, m.File)
 	dst = append(dst, `,"pos":`...)
 	dst = strconv.AppendUint(dst, uint64(m.Pos), 10)
 	dst = append(dst, `,"row":`...)
@@ -200,68 +201,15 @@ func appendRow(dst []byte, row []Cell) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, c.Name)
+		dst = jsonx.AppendString(dst, c.Name)
 		dst = append(dst, ':')
 		if c.Null {
 			dst = append(dst, "null"...)
 		} else {
-			dst = appendString(dst, c.S)
+			dst = jsonx.AppendString(dst, c.S)
 		}
 	}
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does; U+2028 and U+2029 are escaped so the output is
-// also valid JavaScript.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // flatJSON is the decoding shape of a FlatMessage.

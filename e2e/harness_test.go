@@ -191,6 +191,8 @@ func brokerArgs(addr, nameServer, dataDir string, extra ...string) []string {
 	args := []string{"broker", "--listen", addr, "--namesrv", nameServer, "--data-dir", dataDir,
 		"--broker-name", "broker-a", "--cluster", "DefaultCluster", "--log-format", "text",
 		"--register-interval", "1s", "--segment-size", "64MiB",
+		// Any free HA port: listen+1 may belong to another test's socket.
+		"--ha-listen", "127.0.0.1:0",
 		// A busy test machine's disk may be past 75 %: never delete test data.
 		"--disk-max-used-ratio", "1"}
 	return append(args, extra...)

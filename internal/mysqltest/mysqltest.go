@@ -352,12 +352,18 @@ func abbreviate(q string) string {
 	return q
 }
 
-// Stop shuts the server down (SIGTERM, then SIGKILL after 30 s).
-func (s *Server) Stop() {
+// take returns the running process, once.
+func (s *Server) take() (*exec.Cmd, chan struct{}) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	cmd, exited := s.cmd, s.exited
 	s.cmd = nil
-	s.mu.Unlock()
+	return cmd, exited
+}
+
+// Stop shuts the server down (SIGTERM, then SIGKILL after 30 s).
+func (s *Server) Stop() {
+	cmd, exited := s.take()
 	if cmd == nil {
 		return
 	}
@@ -376,15 +382,10 @@ func (s *Server) Stop() {
 
 // Kill stops the server with SIGKILL.
 func (s *Server) Kill() {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
+	if cmd, exited := s.take(); cmd != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	<-exited
 }
 
 // Restart stops the server and starts it again on the same port and

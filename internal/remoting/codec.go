@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/internal/jsonx"
 )
 
 // Limits of the frame codec. Part of the wire contract: never raise them
@@ -256,7 +257,7 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 	dst = strconv.AppendInt(dst, int64(c.Flag), 10)
 	if c.Remark != "" {
 		dst = append(dst, `,"remark":`...)
-		dst = appendJSONString(dst, c.Remark)
+		dst = jsonx.AppendString(dst, c.Remark)
 	}
 	if len(c.ExtFields) > 0 {
 		dst = append(dst, `,"extFields":{`...)
@@ -264,57 +265,12 @@ func appendJSONHeader(dst []byte, c *Command) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, f.Key)
+			dst = jsonx.AppendString(dst, f.Key)
 			dst = append(dst, ':')
-			dst = appendJSONString(dst, f.Value)
+			dst = jsonx.AppendString(dst, f.Value)
 		}
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"serializeTypeCurrentRPC":"JSON"}`...)
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
-// so the output is always valid JSON.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
