@@ -14,7 +14,9 @@ type retentionFixture struct {
 	clock *fakeClock
 	mono  *atomic.Int64
 	ratio *atomic.Int64 // disk used ratio × 1000
-	puts  []PutResult
+	// After recoverAfter (> 0) readings of the ratio, the disk reads 50 %.
+	calls, recoverAfter atomic.Int64
+	puts                []PutResult
 }
 
 // newRetentionFixture fills about six 64 KiB segments at 04:00.
@@ -26,7 +28,14 @@ func newRetentionFixture(t *testing.T) *retentionFixture {
 	o.FileReservedTime = time.Hour
 	o.DeleteWhen = 4
 	o.CQEntriesPerFile = 16
-	o.DiskUsedRatio = func() (float64, error) { return float64(f.ratio.Load()) / 1000, nil }
+	// Set once, before the store's goroutines start: tests steer it
+	// through the fixture's atomics only.
+	o.DiskUsedRatio = func() (float64, error) {
+		if lim := f.recoverAfter.Load(); lim > 0 && f.calls.Add(1) > lim {
+			return 0.5, nil
+		}
+		return float64(f.ratio.Load()) / 1000, nil
+	}
 	f.s = openStore(t, o)
 	f.s.retention.mono = func() time.Duration { return time.Duration(f.mono.Load()) }
 	for i := range 350 {
@@ -113,14 +122,8 @@ func TestRetentionByDiskRatio(t *testing.T) {
 func TestRetentionStopsWhenDiskRecovers(t *testing.T) {
 	f := newRetentionFixture(t)
 	f.ratio.Store(800)
-	calls := 0
-	f.s.opts.DiskUsedRatio = func() (float64, error) {
-		calls++
-		if calls > 2 { // two deletions bring it under the limit
-			return 0.5, nil
-		}
-		return 0.8, nil
-	}
+	f.calls.Store(0)
+	f.recoverAfter.Store(2) // two deletions bring it under the limit
 	if n, _ := f.s.retention.clean(); n != 2 {
 		t.Fatalf("deleted %d, want 2", n)
 	}
