@@ -168,6 +168,7 @@ func benchIngestOnce(b *testing.B, be *benchEnv, i int) int64 {
 	cfg.Filter.Include = []string{`shop\.orders`}
 	cfg.DefaultTopic = fmt.Sprintf("bench%d_{table}", i)
 	cfg.Logger = testutil.Logger(b)
+
 	// Start where the workload starts.
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		b.Fatal(err)

@@ -162,6 +162,7 @@ type snapshotter struct {
 	at   position.Position
 	snap *position.Snapshot
 
+	sizes            sizeHint
 	started, lastLog time.Time
 	startRows        int64 // rows done when this run began
 }
@@ -308,7 +309,8 @@ func (sn *snapshotter) chunk(ctx context.Context, t *schema.Table, enc *tableEnc
 			Data: data, GTID: sn.at.GTIDSet, File: sn.at.File, Pos: sn.at.Pos, Row: -1, ServerID: sn.in.info.ServerID, Snapshot: true}
 		key := enc.key(data)
 		m.ID = snapshotEventID(m.ServerID, m.File, m.Pos, t.Schema, t.Name, key)
-		body := m.AppendJSON(make([]byte, 0, 512))
+		body := m.AppendJSON(make([]byte, 0, sn.sizes.next()))
+		sn.sizes.saw(len(body))
 		if err := sn.pub.publish(topic, QueueOf(t.Schema, t.Name, key, queues), body, enc.tags, x); err != nil {
 			return n, nil, err
 		}

@@ -40,6 +40,7 @@ type stream struct {
 	// checked caches the table-map checks: table id → the schema version
 	// it was checked against.
 	checked map[uint64]*schema.Table
+	sizes   sizeHint
 	now     func() time.Time
 }
 
@@ -181,7 +182,8 @@ func (s *stream) commit(h *replication.EventHeader, xid uint64) error {
 // event of the open transaction.
 func (s *stream) emit(topic string, queue int, tags string, m *FlatMessage) error {
 	c := s.cur
-	body, xidAt := m.appendJSON(make([]byte, 0, 512), !c.flushed)
+	body, xidAt := m.appendJSON(make([]byte, 0, s.sizes.next()), !c.flushed)
+	s.sizes.saw(len(body))
 	if len(body) > s.in.cfg.Publish.MaxMessageBytes {
 		return fmt.Errorf("%w: a row of %s.%s at %s:%d encodes to %d bytes (limit %d)", ErrMessageTooLarge,
 			m.Database, m.Table, m.File, m.Pos, len(body), s.in.cfg.Publish.MaxMessageBytes)
@@ -405,5 +407,19 @@ func (s *stream) run(ctx context.Context, st *replication.BinlogStreamer) error 
 		if err := s.in.pub.Err(); err != nil {
 			return err
 		}
+	}
+}
+
+// sizeHint guesses the size of the next event from the recent ones, so an
+// event's buffer is allocated once instead of grown.
+type sizeHint struct{ avg int }
+
+func (h *sizeHint) next() int { return max(h.avg+h.avg/8, 256) }
+
+func (h *sizeHint) saw(n int) {
+	if n > h.avg {
+		h.avg = n
+	} else {
+		h.avg -= (h.avg - n) / 16
 	}
 }
