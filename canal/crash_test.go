@@ -180,8 +180,7 @@ func checkDuplicates(t *testing.T, events []*FlatMessage, killedAt position.Posi
 // transactions stream, then starts it again: every change is on the topic,
 // and only events after the position saved at the kill appear twice.
 func TestCanalCrashMidTransaction(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec(ordersDDL)
 	cfg := e.config(t)
 	cfg.SnapshotMode = SnapshotNever
@@ -234,8 +233,7 @@ func TestCanalCrashMidTransaction(t *testing.T) {
 // snapshot: the restart resumes after the last acknowledged chunk instead
 // of starting over, and the topic rebuilds the table exactly.
 func TestCanalCrashMidSnapshot(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec(ordersDDL)
 	const rows = 20000
 	for i := 0; i < rows; i += 1000 {

@@ -55,8 +55,7 @@ func TestCanalServerIDClash(t *testing.T) {
 // ingester was down is a loud error naming both positions; with
 // snapshot_mode when_needed it takes a new snapshot instead.
 func TestCanalPurgedBinlog(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.t (id INT PRIMARY KEY, v INT)")
 	cfg := e.config(t)
 	r := e.startStreaming(t, cfg)
@@ -90,15 +89,13 @@ func TestCanalPurgedBinlog(t *testing.T) {
 	if n := r2.in.Stats().SnapshotRows; n != 3 {
 		t.Fatalf("re-snapshot published %d rows, want 3", n)
 	}
-	got, _ := rebuilt(t, e, "shop_t", settledCount(t, e, "shop_t"))
-	sameTable(t, got, sourceRows(t, e, "shop", "t"))
+	e.assertRebuilds(t, "t")
 }
 
 // TestCanalOversizedRowFailsLoudly: a row whose event exceeds the message
 // size limit stops the ingester with an error naming it, never dropped.
 func TestCanalOversizedRowFailsLoudly(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.blobs (id INT PRIMARY KEY, b LONGBLOB)")
 	cfg := e.config(t)
 	cfg.Publish.MaxMessageBytes = 64 << 10
@@ -118,8 +115,7 @@ func TestCanalOversizedRowFailsLoudly(t *testing.T) {
 // TestCanalSourceRestart: the source restarts under the ingester, which
 // reconnects with back-off and loses nothing.
 func TestCanalSourceRestart(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.t (id INT PRIMARY KEY, v INT)")
 	r := e.startStreaming(t, e.config(t))
 	e.db.Exec("INSERT INTO shop.t VALUES (1, 1), (2, 2)")
@@ -128,8 +124,7 @@ func TestCanalSourceRestart(t *testing.T) {
 	e.db.Exec("INSERT INTO shop.t VALUES (3, 3)")
 	e.db.Exec("UPDATE shop.t SET v = 20 WHERE id = 2")
 	e.waitSaved(t, r)
-	got, _ := rebuilt(t, e, "shop_t", settledCount(t, e, "shop_t"))
-	sameTable(t, got, sourceRows(t, e, "shop", "t"))
+	e.assertRebuilds(t, "t")
 }
 
 // TestCanalUncapturedWritesAdvancePosition: a captured table that stays

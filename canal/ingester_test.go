@@ -33,6 +33,23 @@ func newCanalEnv(t *testing.T, opts *mysqltest.Options) *canalEnv {
 	return &canalEnv{db: db, cluster: c, prod: testProducer(t, c.NameServer.Addr), dir: t.TempDir()}
 }
 
+// newShop is newCanalEnv with an empty database shop.
+func newShop(t *testing.T, opts *mysqltest.Options) *canalEnv {
+	t.Helper()
+	e := newCanalEnv(t, opts)
+	e.db.Exec("CREATE DATABASE shop")
+	return e
+}
+
+// assertRebuilds checks that replaying topic shop_<table> gives exactly
+// shop.<table>.
+func (e *canalEnv) assertRebuilds(t *testing.T, table string) {
+	t.Helper()
+	topic := "shop_" + table
+	got, _ := rebuilt(t, e, topic, settledCount(t, e, topic))
+	sameTable(t, got, sourceRows(t, e, "shop", table))
+}
+
 func (e *canalEnv) config(t *testing.T) Config {
 	cfg := DefaultConfig()
 	cfg.Source.Host, cfg.Source.Port = e.db.Host, e.db.Port
@@ -286,8 +303,7 @@ const ordersDDL = `CREATE TABLE shop.orders (
 // and a rolled-back transaction — and replaying the topic rebuilds exactly
 // the source table.
 func TestCanalSnapshotThenStream(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec(ordersDDL)
 	for i := 1; i <= 50; i++ {
 		e.db.Exec(`INSERT INTO shop.orders VALUES (?, ?, ?, 'new', 'gift,vip', NULL, '2026-01-02 03:04:05.123456', '2026-01-02 03:04:05.5', ?, x'00ff')`,
@@ -332,8 +348,7 @@ func TestCanalSnapshotThenStream(t *testing.T) {
 // from its saved position: nothing is missing, and the second run does
 // not snapshot again.
 func TestCanalRestartResumes(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec(ordersDDL)
 	cfg := e.config(t)
 	r := e.start(t, cfg)

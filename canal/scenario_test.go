@@ -54,8 +54,7 @@ func cell(m *FlatMessage, name string) (Cell, bool) {
 // both, decode with the schema of their time (go-mysql#905), and the DDL
 // reaches every queue.
 func TestCanalDDLWhileLagging(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20), price DECIMAL(8,2))")
 	cfg := e.config(t)
 	r := e.startStreaming(t, cfg)
@@ -124,8 +123,7 @@ func TestCanalDDLWhileLagging(t *testing.T) {
 // TRUNCATE and DROP + CREATE with another schema — and the topic still
 // rebuilds each table.
 func TestCanalKeysAndStatements(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.lines (order_id INT, line INT, sku VARCHAR(10), PRIMARY KEY (order_id, line))")
 	e.db.Exec("CREATE TABLE shop.log (msg VARCHAR(20), n INT)")
 	e.db.Exec("CREATE TABLE shop.kv (k VARCHAR(10) PRIMARY KEY, v INT)")
@@ -208,8 +206,7 @@ func TestCanalKeysAndStatements(t *testing.T) {
 // out in full, beyond the transaction buffer (its events then carry XID
 // 0), with no event over the size limit.
 func TestCanalLargeTransaction(t *testing.T) {
-	e := newCanalEnv(t, nil)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, nil)
 	e.db.Exec("CREATE TABLE shop.big (id INT PRIMARY KEY, n INT)")
 	e.db.Exec("INSERT INTO shop.big SELECT seq, 0 FROM shop.seq_1_to_500000")
 	cfg := e.config(t)
@@ -242,8 +239,7 @@ func TestCanalLargeTransaction(t *testing.T) {
 // TestCanalSnapshotAndStreamEncodeAlike: the same values arrive once by
 // snapshot and once by binlog and encode identically (cdc-semantics §7.3).
 func TestCanalSnapshotAndStreamEncodeAlike(t *testing.T) {
-	e := newCanalEnv(t, &mysqltestOptionsZeroDates)
-	e.db.Exec("CREATE DATABASE shop")
+	e := newShop(t, &mysqltestOptionsZeroDates)
 	e.db.Exec(`CREATE TABLE shop.kinds (id INT PRIMARY KEY, u BIGINT UNSIGNED, d DECIMAL(65,30), f FLOAT, g DOUBLE,
 		b1 BIT(1), b8 BIT(8), dt DATE, dtm DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(6), y YEAR,
 		s VARCHAR(20) CHARACTER SET utf8mb4, l VARCHAR(20) CHARACTER SET latin1, bin VARBINARY(8), blb BLOB,

@@ -85,6 +85,17 @@ func (s *Store) recoverCommitLog(flushed, dispatched int64, hasCP bool) error {
 		return nil
 	}
 	first, last := cl.segs[0].base, cl.segs[len(cl.segs)-1].base
+	if hasCP && flushed > 0 && flushed < first {
+		// Retention only removes a segment below what later ones hold, so
+		// the durable end is never before the log's start: the segments
+		// holding [.., flushed) are gone (a prewritten empty one remains).
+		if !s.opts.Repair {
+			return &CorruptionErr{Segment: cl.dir, Offset: flushed,
+				Reason: fmt.Sprintf("commitlog segments are missing: the log starts at %d, after the checkpointed flushed offset", first)}
+		}
+		s.log.Error("commitlog segments below the checkpointed flushed offset are missing (Repair)", "flushed", flushed, "log_start", first)
+		flushed = first
+	}
 	from := min(max(min(dispatched, flushed), first), last)
 	from -= from % cl.segSize
 	res, err := s.scanLog(from)

@@ -311,6 +311,20 @@ func TestRecoveryMissingSegmentsRefused(t *testing.T) {
 	if _, err := Open(o); !errors.As(err, &ce) {
 		t.Fatalf("open without segments: %v", err)
 	}
+	// The same with an empty, prewritten next segment left behind: the
+	// log would seem to start there, as after retention.
+	f, err := mem.OpenFile(path.Join(o.Dir, commitLogDir, segmentName(o.SegmentSize)), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(o.SegmentSize); err != nil {
+		t.Fatal(err)
+	}
+	f.Sync()
+	f.Close()
+	if _, err := Open(o); !errors.As(err, &ce) || !strings.Contains(err.Error(), "segments are missing") {
+		t.Fatalf("open with only a prewritten later segment: %v", err)
+	}
 }
 
 // TestRecoveryCrashDropsUnsyncedTail checks the crash model itself: what
