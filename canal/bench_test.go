@@ -86,23 +86,25 @@ func benchSetup(b *testing.B) *benchEnv {
 func BenchmarkCanal(b *testing.B) {
 	be := benchSetup(b)
 	res := map[string]float64{}
-	b.Run("decode-raw", func(b *testing.B) { res["raw"] = benchDecodeRaw(b, be) })
+	b.Run("decode-raw", func(b *testing.B) { res["raw"] = benchDecodeRaw(b, be, false) })
+	b.Run("decode-encode", func(b *testing.B) { res["encode"] = benchDecodeRaw(b, be, true) })
 	b.Run("ingest", func(b *testing.B) { res["ingest"] = benchIngest(b, be) })
 	b.Run("snapshot", func(b *testing.B) { res["snapshot"] = benchSnapshot(b, be) })
 	if res["raw"] > 0 {
-		fmt.Printf("\nbinlog → ingester → broker: %.0f rows/s = %.0f%% of go-mysql's raw decode (%.0f rows/s); snapshot of %d rows: %.0f rows/s\n",
-			res["ingest"], 100*res["ingest"]/res["raw"], res["raw"], benchSnapRows, res["snapshot"])
+		fmt.Printf("\nbinlog → ingester → broker: %.0f rows/s = %.0f%% of go-mysql's raw decode (%.0f rows/s); decode + render + encode without publishing: %.0f rows/s (%.0f%%); snapshot of %d rows: %.0f rows/s\n",
+			res["ingest"], 100*res["ingest"]/res["raw"], res["raw"], res["encode"], 100*res["encode"]/res["raw"], benchSnapRows, res["snapshot"])
 	}
 }
 
 // benchDecodeRaw is go-mysql alone: the workload's binlog decoded (rows
-// events with values), nothing else.
-func benchDecodeRaw(b *testing.B, be *benchEnv) float64 {
+// events with values); with encode, plus the ingester's rendering and
+// encoding of every row, without publishing.
+func benchDecodeRaw(b *testing.B, be *benchEnv, encode bool) float64 {
 	var bytes int64
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		bytes = rawDecode(b, be)
+		bytes = rawDecode(b, be, encode)
 	}
 	el := time.Since(start)
 	rows := float64(be.rowEvents) * float64(b.N)
@@ -111,7 +113,21 @@ func benchDecodeRaw(b *testing.B, be *benchEnv) float64 {
 	return rows / el.Seconds()
 }
 
-func rawDecode(b *testing.B, be *benchEnv) int64 {
+// rawDecode reads the workload's binlog with go-mysql; with encode set,
+// each row is also rendered and encoded as its event (no publishing).
+func rawDecode(b *testing.B, be *benchEnv, encode bool) int64 {
+	var enc *tableEncoder
+	if encode {
+		t, err := schema.Load(context.Background(), be.env.db.DB, "shop", "orders")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, _ := NewRouter(FilterConfig{}, nil, "")
+		if enc, err = newTableEncoder(t, r.Table("shop", "orders"), r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var sizes sizeHint
 	cfg := replication.BinlogSyncerConfig{ServerID: be.env.db.ServerID + 2000, Flavor: "mariadb", Host: be.env.db.Host,
 		Port: uint16(be.env.db.Port), User: "root", Logger: testutil.Logger(b)}
 	values.SyncerSettings(&cfg)
@@ -129,10 +145,23 @@ func rawDecode(b *testing.B, be *benchEnv) int64 {
 		}
 		bytes += int64(ev.Header.EventSize)
 		if re, ok := ev.Event.(*replication.RowsEvent); ok && string(re.Table.Table) == "orders" {
+			step := 1
 			if re.Type() == replication.EnumRowsEventTypeUpdate {
-				rows += len(re.Rows) / 2
-			} else {
-				rows += len(re.Rows)
+				step = 2
+			}
+			rows += len(re.Rows) / step
+			if enc != nil {
+				for i := step - 1; i < len(re.Rows); i += step {
+					data, err := enc.cells(re.Rows[i])
+					if err != nil {
+						b.Fatal(err)
+					}
+					m := FlatMessage{Database: "shop", Table: "orders", PKNames: enc.pkNames, Type: TypeInsert,
+						SQLType: enc.sqlTypes, MySQLType: enc.mysqlTypes, Data: data, File: be.start.File, Pos: ev.Header.LogPos}
+					body, _ := m.appendJSON(make([]byte, 0, sizes.next()), true)
+					sizes.saw(len(body))
+					QueueOf("shop", "orders", enc.key(data), 8)
+				}
 			}
 		}
 	}
