@@ -279,3 +279,44 @@ func TestCanalSnapshotAndStreamEncodeAlike(t *testing.T) {
 		t.Errorf("BIGINT UNSIGNED rendered %q", c.S)
 	}
 }
+
+// TestCanalFiltersAndRoutes: excluded columns never leave the source,
+// filtered operations are not published, and a route rule with key
+// columns names the topic and partitions by them.
+func TestCanalFiltersAndRoutes(t *testing.T) {
+	e := newShop(t, nil)
+	e.db.Exec("CREATE TABLE shop.users (id INT PRIMARY KEY, email VARCHAR(64), password VARCHAR(64), team INT)")
+	cfg := e.config(t)
+	cfg.Filter.ExcludeColumns = []string{`shop\.users\.password`}
+	cfg.Filter.Operations = []string{"insert", "update"}
+	cfg.Routes = []RouteRule{{Match: `shop\.users`, Topic: "people", KeyColumns: []string{"team"}}}
+	r := e.startStreaming(t, cfg)
+	e.db.Exec("INSERT INTO shop.users VALUES (1, 'a@x', 'secret', 7), (2, 'b@x', 'hunter2', 7), (3, 'c@x', 'pw', 8)")
+	e.db.Exec("UPDATE shop.users SET email = 'aa@x' WHERE id = 1")
+	e.db.Exec("DELETE FROM shop.users WHERE id = 3")
+	events := eventsOf(t, e, r, "people")
+	if len(events) != 4 {
+		t.Fatalf("%d events, want 3 inserts and 1 update (deletes filtered)", len(events))
+	}
+	byQueue := readTopic(t, e.cluster.NameServer.Addr, "people", 4)
+	for _, m := range events {
+		if _, ok := cell(m, "password"); ok || strings.Contains(fmt.Sprint(m.Old), "secret") {
+			t.Fatalf("an excluded column was published: %+v", m)
+		}
+		if m.Type == TypeDelete {
+			t.Fatalf("a filtered delete was published: %+v", m)
+		}
+	}
+	// Both rows of team 7 share a queue: partitioned by team, not id.
+	for q, bodies := range byQueue {
+		teams := map[string]bool{}
+		for _, b := range bodies {
+			m, _ := DecodeFlat([]byte(b))
+			team, _ := cell(m, "team")
+			teams[team.S] = true
+		}
+		if teams["7"] && q != QueueOf("shop", "users", []Cell{{S: "7"}}, cfg.Publish.Queues) {
+			t.Fatalf("team 7 in queue %d", q)
+		}
+	}
+}
