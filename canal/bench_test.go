@@ -151,11 +151,12 @@ func rawDecode(b *testing.B, be *benchEnv, encode bool) int64 {
 			}
 			rows += len(re.Rows) / step
 			if enc != nil {
-				for i := step - 1; i < len(re.Rows); i += step {
-					data, err := enc.cells(re.Rows[i])
-					if err != nil {
-						b.Fatal(err)
-					}
+				images, err := renderAll(enc, re.Rows)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := step - 1; i < len(images); i += step {
+					data := images[i]
 					m := FlatMessage{Database: "shop", Table: "orders", PKNames: enc.pkNames, Type: TypeInsert,
 						SQLType: enc.sqlTypes, MySQLType: enc.mysqlTypes, Data: data, File: be.start.File, Pos: ev.Header.LogPos}
 					body, _ := m.appendJSON(make([]byte, 0, sizes.next()), true)

@@ -3,7 +3,9 @@ package canal
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	gomysql "github.com/go-mysql-org/go-mysql/mysql"
@@ -246,11 +248,11 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 		if !s.in.router.Publishes(op) {
 			return nil
 		}
-		for _, row := range e.Rows {
-			data, err := enc.cells(row)
-			if err != nil {
-				return s.rowErr(err, db, name, h)
-			}
+		images, err := renderAll(enc, e.Rows)
+		if err != nil {
+			return s.rowErr(err, db, name, h)
+		}
+		for _, data := range images {
 			if err := s.emitRow(&base, enc, route, typ, data, nil); err != nil {
 				return err
 			}
@@ -260,15 +262,12 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 	if len(e.Rows)%2 != 0 {
 		return fmt.Errorf("update event for %s.%s at %s:%d has %d row images, want pairs", db, name, s.file, evPos, len(e.Rows))
 	}
-	for i := 0; i < len(e.Rows); i += 2 {
-		before, err := enc.cells(e.Rows[i])
-		if err != nil {
-			return s.rowErr(err, db, name, h)
-		}
-		after, err := enc.cells(e.Rows[i+1])
-		if err != nil {
-			return s.rowErr(err, db, name, h)
-		}
+	images, err := renderAll(enc, e.Rows)
+	if err != nil {
+		return s.rowErr(err, db, name, h)
+	}
+	for i := 0; i < len(images); i += 2 {
+		before, after := images[i], images[i+1]
 		if enc.keyChanged(before, after) {
 			// A new key goes to its own queue: DELETE(old) + INSERT(new)
 			// keeps every key's history in one queue, in order.
@@ -422,4 +421,49 @@ func (h *sizeHint) saw(n int) {
 	} else {
 		h.avg -= (h.avg - n) / 16
 	}
+}
+
+// parallelRows is the size of a rows event above which its row images
+// are rendered on several goroutines (the events are then encoded and
+// published in order, as before).
+const parallelRows = 128
+
+// renderAll renders every row image of an event, in parallel for large
+// events. The first failing row (lowest index) decides the error.
+func renderAll(enc *tableEncoder, rows [][]any) ([][]Cell, error) {
+	out := make([][]Cell, len(rows))
+	workers := min(runtime.GOMAXPROCS(0), len(rows)/parallelRows+1)
+	if workers <= 1 {
+		for i, row := range rows {
+			c, err := enc.cells(row)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	errs := make([]error, workers)
+	per := (len(rows) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(rows))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				c, err := enc.cells(rows[i])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				out[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
