@@ -51,6 +51,8 @@ type Broker struct {
 	learnedMaster atomic.Pointer[masterInfo] // a slave's master, from the NameServers
 	done          chan struct{}
 	wg            sync.WaitGroup
+	loopMu        sync.Mutex
+	loopsClosed   bool // under loopMu: goLoop starts nothing more
 	closeOnce     sync.Once
 	closeErr      error
 	stats         brokerStats
@@ -217,6 +219,13 @@ func (b *Broker) startBackground() {
 }
 
 func (b *Broker) goLoop(f func()) {
+	// Close may already be waiting for the loops (a broker closed while
+	// Run starts): then the loop is not started at all.
+	b.loopMu.Lock()
+	defer b.loopMu.Unlock()
+	if b.loopsClosed {
+		return
+	}
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -235,6 +244,9 @@ func (b *Broker) Close() error {
 			errs = append(errs, err)
 		}
 		b.closeReplication()
+		b.loopMu.Lock()
+		b.loopsClosed = true
+		b.loopMu.Unlock()
 		b.wg.Wait()
 		b.unregisterAll()
 		b.peers.Close()
