@@ -147,3 +147,42 @@ func TestCanalUncapturedWritesAdvancePosition(t *testing.T) {
 		t.Fatalf("saved position %s → %s with %d events", before, after, r.in.Stats().Events)
 	}
 }
+
+// TestCanalXATransactions: an XA transaction is published at its XA
+// COMMIT (the prepare and the commit are separate binlog groups), a rolled
+// back one never, and the saved position moves past both.
+func TestCanalXATransactions(t *testing.T) {
+	e := newShop(t, nil)
+	e.db.Exec("CREATE TABLE shop.t (id INT PRIMARY KEY, v INT)")
+	r := e.startStreaming(t, e.config(t))
+	conn, err := e.db.DB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{
+		"XA START 'x1'", "INSERT INTO shop.t VALUES (1, 1)", "XA END 'x1'", "XA PREPARE 'x1'",
+		"other: INSERT INTO shop.t VALUES (2, 2)", // between the prepare and the commit
+		"XA COMMIT 'x1'",
+		"XA START 'x2'", "INSERT INTO shop.t VALUES (3, 3)", "XA END 'x2'", "XA PREPARE 'x2'", "XA ROLLBACK 'x2'",
+		"XA START 'x3'", "UPDATE shop.t SET v = 10 WHERE id = 1", "XA END 'x3'", "XA COMMIT 'x3' ONE PHASE",
+	} {
+		if other, ok := strings.CutPrefix(q, "other: "); ok {
+			e.db.Exec(other)
+			continue
+		}
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	events := eventsOf(t, e, r, "shop_t")
+	e.assertRebuilds(t, "t")
+	for _, m := range events {
+		if id, _ := cell(m, "id"); id.S == "3" {
+			t.Fatalf("a rolled-back XA transaction was published: %+v", m)
+		}
+	}
+	if len(events) != 3 {
+		t.Fatalf("%d events, want 2 inserts and 1 update", len(events))
+	}
+}

@@ -29,7 +29,9 @@ type openTxn struct {
 	gtid    string
 	msgs    []pendingMsg
 	bytes   int
-	flushed bool // it outgrew the buffer: its events go out without an XID
+	flushed bool        // it outgrew the buffer: its events go out without an XID
+	xa      string      // the XA transaction's xid, from XA END
+	prepEnd resumePoint // where its XA PREPARE group ended
 }
 
 // stream reads binlog events and turns them into published events.
@@ -44,10 +46,13 @@ type stream struct {
 	checked map[uint64]*schema.Table
 	sizes   sizeHint
 	now     func() time.Time
+	// prepared are XA transactions prepared but not yet committed or
+	// rolled back, by xid: their events wait in memory.
+	prepared map[string]*openTxn
 }
 
 func newStream(in *Ingester, start resumePoint, flavor string) (*stream, error) {
-	s := &stream{in: in, file: start.File, checked: map[uint64]*schema.Table{}, now: time.Now}
+	s := &stream{in: in, file: start.File, checked: map[uint64]*schema.Table{}, now: time.Now, prepared: map[string]*openTxn{}}
 	if start.GTIDSet != "" {
 		gs, err := gomysql.ParseGTIDSet(flavor, start.GTIDSet)
 		if err != nil {
@@ -81,8 +86,14 @@ func (s *stream) handle(ev *replication.BinlogEvent) error {
 		}
 		return s.boundary(resumePoint{File: s.file, Pos: uint32(e.Position), GTIDSet: s.gsetString(), Timestamp: h.Timestamp})
 	case *replication.MariadbGTIDEvent:
+		if err := s.closeDangling(h); err != nil {
+			return err
+		}
 		s.begin(e.GTID.String())
 	case *replication.GTIDEvent:
+		if err := s.closeDangling(h); err != nil {
+			return err
+		}
 		s.begin(mysqlGTID(e))
 	case *replication.QueryEvent:
 		return s.query(h, e)
@@ -92,6 +103,9 @@ func (s *stream) handle(ev *replication.BinlogEvent) error {
 		return s.rows(h, e)
 	case *replication.XIDEvent:
 		return s.commit(h, e.XID)
+	}
+	if h.EventType == replication.XA_PREPARE_LOG_EVENT {
+		return s.xaPrepare(h)
 	}
 	return nil
 }
@@ -109,6 +123,27 @@ func (s *stream) gsetString() string {
 		return ""
 	}
 	return s.gset.String()
+}
+
+// closeDangling handles a transaction still open when the next one's GTID
+// event arrives (XA transactions leave at their prepare, see xa.go).
+// Without events it ends where the new one starts. With events it is an
+// error: they can be neither published without their commit nor dropped,
+// and leaving it open would stall the saved position silently.
+func (s *stream) closeDangling(h *replication.EventHeader) error {
+	c := s.cur
+	if c == nil {
+		return nil
+	}
+	if len(c.msgs) > 0 || c.flushed {
+		return fatal{fmt.Errorf("transaction %s at %s ended without a commit before the next one began at %s:%d",
+			c.gtid, s.file, s.file, h.LogPos-h.EventSize)}
+	}
+	s.cur = nil
+	at := s.point(h)
+	at.Pos = h.LogPos - h.EventSize
+	s.in.tracker.end(c.t, at)
+	return nil
 }
 
 // begin opens a transaction (at its GTID event, or at BEGIN without one).
@@ -142,6 +177,9 @@ func (s *stream) query(h *replication.EventHeader, e *replication.QueryEvent) er
 		return nil
 	case strings.EqualFold(q, "COMMIT"):
 		return s.commit(h, 0) // a transaction of non-transactional tables
+	}
+	if handled, err := s.xaQuery(h, q); handled {
+		return err
 	}
 	if s.cur == nil {
 		s.begin("")
