@@ -71,13 +71,13 @@ type FlatMessage struct {
 // Java long).
 func EventID(serverID uint32, file string, pos uint32, row int) int64 {
 	var b [20]byte
-	h := fnvString(fnvOffset, string(strconv.AppendUint(b[:0], uint64(serverID), 10)))
+	h := fnvBytes(fnvOffset, strconv.AppendUint(b[:0], uint64(serverID), 10))
 	h = fnvByte(h, 0)
 	h = fnvString(h, file)
 	h = fnvByte(h, 0)
-	h = fnvString(h, string(strconv.AppendUint(b[:0], uint64(pos), 10)))
+	h = fnvBytes(h, strconv.AppendUint(b[:0], uint64(pos), 10))
 	h = fnvByte(h, 0)
-	h = fnvString(h, string(strconv.AppendInt(b[:0], int64(row), 10)))
+	h = fnvBytes(h, strconv.AppendInt(b[:0], int64(row), 10))
 	return int64(h &^ (1 << 63))
 }
 

@@ -245,11 +245,8 @@ func (sn *snapshotter) table(ctx context.Context, t *schema.Table, p *position.T
 			return err
 		}
 		// Wait for the chunk's acknowledgements, then record progress.
-		for !sn.tr.idle() {
-			if err := sn.pub.Err(); err != nil {
-				return err
-			}
-			time.Sleep(time.Millisecond)
+		if err := sn.tr.waitIdle(sn.pub.ctx); err != nil {
+			return err
 		}
 		p.Rows += int64(got)
 		if last != nil {

@@ -118,6 +118,17 @@ func mysqlGTID(e *replication.GTIDEvent) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x:%d", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16], e.GNO)
 }
 
+// executed adds a transaction's GTID to the executed set.
+func (s *stream) executed(gtid string) error {
+	if gtid == "" || s.gset == nil {
+		return nil
+	}
+	if err := s.gset.Update(gtid); err != nil {
+		return fmt.Errorf("update GTID set with %s: %w", gtid, err)
+	}
+	return nil
+}
+
 func (s *stream) gsetString() string {
 	if s.gset == nil {
 		return ""
@@ -199,10 +210,8 @@ func (s *stream) commit(h *replication.EventHeader, xid uint64) error {
 	}
 	c := s.cur
 	s.cur = nil
-	if c.gtid != "" && s.gset != nil {
-		if err := s.gset.Update(c.gtid); err != nil {
-			return fmt.Errorf("update GTID set with %s: %w", c.gtid, err)
-		}
+	if err := s.executed(c.gtid); err != nil {
+		return err
 	}
 	for i := range c.msgs {
 		m := &c.msgs[i]
@@ -257,9 +266,15 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 		return nil
 	}
 	kind := e.Type()
-	op := map[replication.EnumRowsEventType]string{replication.EnumRowsEventTypeInsert: "insert",
-		replication.EnumRowsEventTypeUpdate: "update", replication.EnumRowsEventTypeDelete: "delete"}[kind]
-	if op == "" {
+	var op string
+	switch kind {
+	case replication.EnumRowsEventTypeInsert:
+		op = "insert"
+	case replication.EnumRowsEventTypeUpdate:
+		op = "update"
+	case replication.EnumRowsEventTypeDelete:
+		op = "delete"
+	default:
 		return fmt.Errorf("rows event of unknown type %v for %s.%s at %s:%d", kind, db, name, s.file, h.LogPos)
 	}
 	t, err := s.tableFor(e.Table, db, name)
@@ -270,6 +285,10 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 		s.begin("")
 	}
 	enc, err := s.in.encoderFor(t, route)
+	if err != nil {
+		return err
+	}
+	queues, err := s.in.pub.queueCount(route.Topic)
 	if err != nil {
 		return err
 	}
@@ -291,7 +310,7 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 			return s.rowErr(err, db, name, h)
 		}
 		for _, data := range images {
-			if err := s.emitRow(&base, enc, route, typ, data, nil); err != nil {
+			if err := s.emitRow(&base, enc, route.Topic, queues, typ, data, nil); err != nil {
 				return err
 			}
 		}
@@ -310,12 +329,12 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 			// A new key goes to its own queue: DELETE(old) + INSERT(new)
 			// keeps every key's history in one queue, in order.
 			if s.in.router.Publishes("delete") {
-				if err := s.emitRow(&base, enc, route, TypeDelete, before, nil); err != nil {
+				if err := s.emitRow(&base, enc, route.Topic, queues, TypeDelete, before, nil); err != nil {
 					return err
 				}
 			}
 			if s.in.router.Publishes("insert") {
-				if err := s.emitRow(&base, enc, route, TypeInsert, after, nil); err != nil {
+				if err := s.emitRow(&base, enc, route.Topic, queues, TypeInsert, after, nil); err != nil {
 					return err
 				}
 			}
@@ -324,7 +343,7 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 		if !s.in.router.Publishes("update") {
 			continue
 		}
-		if err := s.emitRow(&base, enc, route, TypeUpdate, after, changed(before, after)); err != nil {
+		if err := s.emitRow(&base, enc, route.Topic, queues, TypeUpdate, after, changed(before, after)); err != nil {
 			return err
 		}
 	}
@@ -336,17 +355,13 @@ func (s *stream) rowErr(err error, db, name string, h *replication.EventHeader) 
 }
 
 // emitRow numbers and routes one row change.
-func (s *stream) emitRow(base *FlatMessage, enc *tableEncoder, route *TableRoute, typ string, data, old []Cell) error {
+func (s *stream) emitRow(base *FlatMessage, enc *tableEncoder, topic string, queues int, typ string, data, old []Cell) error {
 	m := *base
 	m.Type, m.Data, m.Old, m.Row = typ, data, old, s.rowNo
 	m.ID = EventID(m.ServerID, m.File, m.Pos, m.Row)
 	s.rowNo++
-	n, err := s.in.pub.queueCount(route.Topic)
-	if err != nil {
-		return err
-	}
 	s.in.stats.rows.Add(1)
-	return s.emit(route.Topic, QueueOf(m.Database, m.Table, enc.key(data), n), enc.tags, &m)
+	return s.emit(topic, QueueOf(m.Database, m.Table, enc.key(data), queues), enc.tags, &m)
 }
 
 // changed returns the before values of the columns an update changed.

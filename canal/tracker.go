@@ -1,6 +1,9 @@
 package canal
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // resumePoint is where reading resumes after a transaction: the binlog
 // position of the next event and the GTID set executed up to it.
@@ -93,9 +96,22 @@ func (t *tracker) Committed() (resumePoint, uint64) {
 	return t.committed, t.seq
 }
 
-// idle reports whether every begun transaction is committed.
-func (t *tracker) idle() bool {
+// waitIdle waits until every begun transaction is committed, or ctx ends
+// (the publisher's context: a failed send ends it).
+func (t *tracker) waitIdle(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		t.mu.Lock()
+		t.cond.Broadcast()
+		t.mu.Unlock()
+	})
+	defer stop()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.open) == 0
+	for len(t.open) > 0 && ctx.Err() == nil {
+		t.cond.Wait()
+	}
+	if len(t.open) > 0 {
+		return context.Cause(ctx)
+	}
+	return nil
 }

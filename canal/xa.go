@@ -59,10 +59,8 @@ func (s *stream) xaPrepare(h *replication.EventHeader) error {
 		return fatal{fmt.Errorf("XA transaction %s at %s is larger than txn_buffer_bytes (%d): its events went out before it was committed",
 			c.xa, s.file, s.in.cfg.TxnBufferBytes)}
 	}
-	if c.gtid != "" && s.gset != nil {
-		if err := s.gset.Update(c.gtid); err != nil {
-			return fmt.Errorf("update GTID set with %s: %w", c.gtid, err)
-		}
+	if err := s.executed(c.gtid); err != nil {
+		return err
 	}
 	s.cur = nil
 	c.prepEnd = s.point(h)

@@ -122,19 +122,7 @@ func TestStoreResetToCrashSafe(t *testing.T) {
 		resetEnd bool
 	}{{"completed", 0, true}, {"first-checkpoint-fails", 1, false}, {"final-checkpoint-fails", 2, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			mem := vfs.NewStrictMem()
-			fsys := vfs.NewFaultFS(mem)
-			o := testOptions(t, fsys)
-			o.MetaFlushInterval = time.Hour // only the writes under test touch the checkpoint
-			s := openStore(t, o)
-			fillSegments(t, s, 3)
-			waitDispatched(t, s)
-			if err := s.syncCommitLog(s.MaxPhysicalOffset()); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.flushMeta(); err != nil {
-				t.Fatal(err)
-			}
+			mem, fsys, o, s := durableFaultStore(t, 3)
 			oldEnd := s.MaxPhysicalOffset()
 			if tc.failNth > 0 {
 				fsys.SetFilter(func(name string) bool { return strings.HasSuffix(name, checkpointFile+".tmp") })
@@ -167,19 +155,7 @@ func TestStoreResetToCrashSafe(t *testing.T) {
 // while TruncateTo cuts (here: its own checkpoint write fails, then power
 // is lost) reopens at the cut instead of failing with *CorruptionErr.
 func TestStoreTruncateReplicaCrashBeforeCheckpoint(t *testing.T) {
-	mem := vfs.NewStrictMem()
-	fsys := vfs.NewFaultFS(mem)
-	o := testOptions(t, fsys)
-	o.MetaFlushInterval = time.Hour
-	s := openStore(t, o)
-	fillSegments(t, s, 2)
-	waitDispatched(t, s)
-	if err := s.syncCommitLog(s.MaxPhysicalOffset()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.flushMeta(); err != nil {
-		t.Fatal(err)
-	}
+	mem, fsys, o, s := durableFaultStore(t, 2)
 	cut := pullAll(t, s, "T", 0)[3].CommitLogOffset
 	fsys.SetFilter(func(name string) bool { return strings.HasSuffix(name, checkpointFile+".tmp") })
 	fsys.FailWrite(2, syscall.EIO) // 1: the lowered checkpoint, 2: TruncateTo's own
@@ -200,4 +176,26 @@ func TestStoreTruncateReplicaCrashBeforeCheckpoint(t *testing.T) {
 	if got := len(pullAll(t, r, "T", 0)); got != 3 {
 		t.Fatalf("queue 0 has %d messages, want 3", got)
 	}
+}
+
+// durableFaultStore opens a store on a crash-simulating, fault-injecting
+// file system, fills segments and makes all of it durable (log and
+// checkpoint); only the writes a test makes afterwards touch the
+// checkpoint.
+func durableFaultStore(t *testing.T, segments int64) (*vfs.StrictMem, *vfs.FaultFS, Options, *Store) {
+	t.Helper()
+	mem := vfs.NewStrictMem()
+	fsys := vfs.NewFaultFS(mem)
+	o := testOptions(t, fsys)
+	o.MetaFlushInterval = time.Hour
+	s := openStore(t, o)
+	fillSegments(t, s, segments)
+	waitDispatched(t, s)
+	if err := s.syncCommitLog(s.MaxPhysicalOffset()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.flushMeta(); err != nil {
+		t.Fatal(err)
+	}
+	return mem, fsys, o, s
 }
