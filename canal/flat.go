@@ -64,6 +64,27 @@ type FlatMessage struct {
 	// Snapshot marks rows read by the initial snapshot; their position is
 	// the binlog position the snapshot meets the stream at, and Row is -1.
 	Snapshot bool
+	// Columns, on a DDL event other than a drop, describe the table after
+	// the statement (a Sluice field: Canal sends none), so a sink can
+	// evolve its schema without parsing SQL.
+	Columns []ColumnDef
+}
+
+// ColumnDef describes one column of a table after a DDL statement.
+type ColumnDef struct {
+	Name string
+	// Type is the column's DDL type, as in mysqlType.
+	Type     string
+	Nullable bool
+	// Default is the default value rendered as an event value would be
+	// (nil: no default, or NULL); DefaultFn names a function default
+	// instead ("current_timestamp"), which MySQL evaluates at the ALTER
+	// for the rows a column is added to.
+	Default   *string
+	DefaultFn string
+	// From is the column's name before the statement when it renamed the
+	// column, else "".
+	From string
 }
 
 // EventID is the stable id of the row-th change of the event at file:pos
@@ -187,6 +208,9 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 	if m.Snapshot {
 		dst = append(dst, `,"snapshot":true`...)
 	}
+	if m.Columns != nil {
+		dst = appendColumns(dst, m.Columns)
+	}
 	return append(dst, '}'), xidAt
 }
 
@@ -212,6 +236,45 @@ func appendRow(dst []byte, row []Cell) []byte {
 	return append(dst, '}')
 }
 
+func appendColumns(dst []byte, cols []ColumnDef) []byte {
+	dst = append(dst, `,"columns":[`...)
+	for i, c := range cols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":`...)
+		dst = jsonx.AppendString(dst, c.Name)
+		dst = append(dst, `,"type":`...)
+		dst = jsonx.AppendString(dst, c.Type)
+		dst = append(dst, `,"nullable":`...)
+		dst = strconv.AppendBool(dst, c.Nullable)
+		if c.Default != nil {
+			dst = append(dst, `,"default":`...)
+			dst = jsonx.AppendString(dst, *c.Default)
+		}
+		if c.DefaultFn != "" {
+			dst = append(dst, `,"defaultFn":`...)
+			dst = jsonx.AppendString(dst, c.DefaultFn)
+		}
+		if c.From != "" {
+			dst = append(dst, `,"from":`...)
+			dst = jsonx.AppendString(dst, c.From)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// columnJSON is the decoding shape of a ColumnDef.
+type columnJSON struct {
+	Name      string  `json:"name"`
+	Type      string  `json:"type"`
+	Nullable  bool    `json:"nullable"`
+	Default   *string `json:"default"`
+	DefaultFn string  `json:"defaultFn"`
+	From      string  `json:"from"`
+}
+
 // flatJSON is the decoding shape of a FlatMessage.
 type flatJSON struct {
 	ID        *int64            `json:"id"`
@@ -234,6 +297,7 @@ type flatJSON struct {
 	XID       uint64            `json:"xid"`
 	ServerID  uint32            `json:"serverId"`
 	Snapshot  bool              `json:"snapshot"`
+	Columns   []columnJSON      `json:"columns"`
 }
 
 // ErrBadEvent is wrapped by DecodeFlat's errors.
@@ -258,6 +322,15 @@ func DecodeFlat(b []byte) (*FlatMessage, error) {
 	m := &FlatMessage{ID: *j.ID, Database: j.Database, Table: j.Table, PKNames: j.PKNames, IsDDL: j.IsDDL,
 		Type: j.Type, ES: j.ES, TS: j.TS, SQL: j.SQL, GTID: j.GTID, File: j.File, Pos: j.Pos, Row: j.Row,
 		XID: j.XID, ServerID: j.ServerID, Snapshot: j.Snapshot}
+	if j.Columns != nil {
+		m.Columns = make([]ColumnDef, len(j.Columns))
+		for i, c := range j.Columns {
+			if c.Name == "" || c.Type == "" {
+				return nil, fmt.Errorf("%w: column %d of columns has no name or type", ErrBadEvent, i)
+			}
+			m.Columns[i] = ColumnDef(c)
+		}
+	}
 	if len(j.Data) > 1 || len(j.Old) > 1 {
 		return nil, fmt.Errorf("%w: %d rows in data, %d in old; Sluice events hold one", ErrBadEvent, len(j.Data), len(j.Old))
 	}

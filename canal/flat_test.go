@@ -28,6 +28,10 @@ func TestCanalFlatRoundTrip(t *testing.T) {
 		sampleRow(),
 		{ID: 5, Database: "shop", Table: "orders", IsDDL: true, Type: TypeAlter,
 			SQL: "ALTER TABLE orders ADD COLUMN c INT", File: "binlog.000004", Pos: 4, XID: 0},
+		{ID: 7, Database: "shop", Table: "orders", PKNames: []string{"id"}, IsDDL: true, Type: TypeAlter,
+			SQL: "ALTER TABLE orders ADD COLUMN c INT NOT NULL DEFAULT 7, RENAME COLUMN a TO \"b\"", File: "binlog.000004", Pos: 5,
+			Columns: []ColumnDef{{Name: "id", Type: "bigint(20) unsigned"}, {Name: "b", Type: "varchar(3)", Nullable: true, From: "a"},
+				{Name: "c", Type: "int(11)", Default: ptr("7")}, {Name: "t", Type: "timestamp", DefaultFn: "current_timestamp"}}},
 		{ID: 6, Database: "shop", Table: "t", PKNames: []string{}, Type: TypeInsert, SQLType: []int{4},
 			MySQLType: []string{"int(11)"}, Data: []Cell{{Name: "a", S: "1"}}, Snapshot: true, Row: -1, File: "b.1", Pos: 9},
 	} {
@@ -125,6 +129,8 @@ func FuzzCanalFlatDecode(f *testing.F) {
 	f.Add([]byte(`{"id":1,"database":"d","table":"t","isDdl":true,"type":"ALTER","sql":"x","data":null}`))
 	f.Add([]byte(`{"id":1,"database":"d","type":"INSERT","data":[{"a":1.5e3,"b":null}]}`))
 	f.Add([]byte(`{"id":`))
+	f.Add([]byte(`{"id":1,"database":"d","table":"t","isDdl":true,"type":"ALTER","columns":[{"name":"a","type":"int","default":"1","from":"z"}]}`))
+	f.Add([]byte(`{"id":1,"database":"d","table":"t","isDdl":true,"type":"ALTER","columns":[{"name":"","type":"int"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := DecodeFlat(b)
 		if err != nil {
@@ -154,3 +160,5 @@ func BenchmarkCanalFlatAppendJSON(b *testing.B) {
 		buf = m.AppendJSON(buf[:0])
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

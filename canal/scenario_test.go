@@ -88,6 +88,21 @@ func TestCanalDDLWhileLagging(t *testing.T) {
 		}
 		if strings.Contains(m.SQL, "ADD COLUMN sku") {
 			sku++
+			// The event describes the table after the statement, with the
+			// new column's default rendered as a value.
+			var names []string
+			for _, c := range m.Columns {
+				names = append(names, c.Name)
+			}
+			if !slices.Equal(names, []string{"id", "sku", "name", "price"}) || !slices.Equal(m.PKNames, []string{"id"}) {
+				t.Fatalf("columns after ADD COLUMN sku: %v, pk %v", names, m.PKNames)
+			}
+			if c := m.Columns[1]; c.Type != "varchar(10)" || c.Nullable || c.Default == nil || *c.Default != "none" {
+				t.Fatalf("sku column %+v", c)
+			}
+			if c := m.Columns[3]; c.Type != "decimal(8,2)" || !c.Nullable || c.Default != nil {
+				t.Fatalf("price column %+v", c)
+			}
 		}
 	}
 	if len(ddl) != 2*cfg.Publish.Queues || sku != cfg.Publish.Queues {

@@ -413,6 +413,10 @@ func (s *stream) ddl(h *replication.EventHeader, defaultSchema, q string) error 
 		m := FlatMessage{Database: ch.Schema, Table: ch.Table, IsDDL: true, Type: ddlType(ch.Kind), SQL: q,
 			ES: int64(h.Timestamp) * 1000, TS: s.now().UnixMilli(), GTID: s.cur.gtid, File: s.file, Pos: evPos,
 			Row: s.rowNo, ServerID: h.ServerID}
+		if ch.Kind != schema.ChangeDrop && ch.After != nil {
+			m.PKNames = ch.After.PKNames()
+			m.Columns = columnDefs(ch.After, ch.Renamed)
+		}
 		m.ID = EventID(m.ServerID, m.File, m.Pos, m.Row)
 		s.rowNo++
 		n, err := s.in.pub.queueCount(route.Topic)

@@ -54,6 +54,9 @@ type Change struct {
 	// Before and After are the table before and after (nil for a table
 	// that did not exist).
 	Before, After *Table
+	// Renamed maps, for columns an ALTER TABLE renamed, the name in After
+	// to the name in Before (nil when none was renamed).
+	Renamed map[string]string
 }
 
 // ApplyDDL parses a statement of a binlog Query event, applies it to the

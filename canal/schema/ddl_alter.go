@@ -18,6 +18,27 @@ type draft struct {
 	// implicitTS are the columns (lower-case names) defined by this
 	// statement as columnSpec.implicitTS, with their onUpdate.
 	implicitTS map[string]bool
+	// renamed maps a column's name now to its name before the statement,
+	// for the columns it renamed.
+	renamed map[string]string
+}
+
+// rename records that the column called from is now called to.
+func (d *draft) rename(from, to string) {
+	if from == to {
+		return
+	}
+	if d.renamed == nil {
+		d.renamed = map[string]string{}
+	}
+	orig, ok := d.renamed[from]
+	if !ok {
+		orig = from
+	}
+	delete(d.renamed, from)
+	if orig != to {
+		d.renamed[to] = orig
+	}
 }
 
 func newDraft(t *Table, srv *Server) *draft {
@@ -202,11 +223,17 @@ func (w *workspace) alterTable(s *ast.AlterTableStmt) error {
 		return err
 	}
 	if to != id {
-		return w.move(id, to, nt)
+		if err := w.move(id, to, nt); err != nil {
+			return err
+		}
+		if n := len(w.changes); n > 0 {
+			w.changes[n-1].Renamed = d.renamed
+		}
+		return nil
 	}
 	if !reflect.DeepEqual(t, nt) {
 		w.setTable(id, nt)
-		w.change(Change{Kind: ChangeAlter, Schema: id.schema, Table: id.name, Before: t, After: nt})
+		w.change(Change{Kind: ChangeAlter, Schema: id.schema, Table: id.name, Before: t, After: nt, Renamed: d.renamed})
 	}
 	return nil
 }
@@ -252,6 +279,7 @@ func (w *workspace) alterSpec(d *draft, spec *ast.AlterTableSpec) error {
 			return fmt.Errorf("table %s already has a column %s", d.t, to)
 		}
 		d.renamePK(d.t.Columns[i].Name, to)
+		d.rename(d.t.Columns[i].Name, to)
 		d.t.Columns[i].Name = to
 	case ast.AlterTableAlterColumn:
 		return w.alterColumnDefault(d, spec)
@@ -362,6 +390,7 @@ func (w *workspace) modifyColumn(d *draft, spec *ast.AlterTableSpec) error {
 	}
 	d.defined(col)
 	d.renamePK(old.Name, col.col.Name)
+	d.rename(old.Name, col.col.Name)
 	if col.primary {
 		return d.setPKNames([]string{col.col.Name})
 	}

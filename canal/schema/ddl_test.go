@@ -467,3 +467,25 @@ func TestSchemaDDLMultiStatement(t *testing.T) {
 	}
 	h.table("d", "y")
 }
+
+func TestSchemaDDLRenamedColumns(t *testing.T) {
+	h := newTestHistory(t)
+	h.exec("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, c INT)")
+	ch := h.exec("ALTER TABLE t RENAME COLUMN a TO a1, CHANGE b b2 BIGINT, MODIFY c BIGINT")
+	if len(ch) != 1 || len(ch[0].Renamed) != 2 || ch[0].Renamed["a1"] != "a" || ch[0].Renamed["b2"] != "b" {
+		t.Fatalf("changes %+v", ch)
+	}
+	// A chain within one statement maps to the first name; renaming back
+	// is no rename.
+	ch = h.exec("ALTER TABLE t RENAME COLUMN a1 TO x, RENAME COLUMN x TO y, RENAME COLUMN b2 TO z, RENAME COLUMN z TO b2")
+	if len(ch) != 1 || len(ch[0].Renamed) != 1 || ch[0].Renamed["y"] != "a1" {
+		t.Fatalf("changes %+v", ch[0].Renamed)
+	}
+	ch = h.exec("ALTER TABLE t RENAME COLUMN y TO w, RENAME TO t2")
+	if len(ch) != 1 || ch[0].Kind != ChangeRename || ch[0].Renamed["w"] != "y" {
+		t.Fatalf("changes %+v", ch)
+	}
+	if ch = h.exec("ALTER TABLE t2 ADD COLUMN q INT"); len(ch) != 1 || ch[0].Renamed != nil {
+		t.Fatalf("changes %+v", ch)
+	}
+}
