@@ -57,21 +57,34 @@ func newTableEncoder(t *schema.Table, route *TableRoute, r *Router) (*tableEncod
 	return e, nil
 }
 
-// cells renders a binlog row image into the kept columns.
-func (e *tableEncoder) cells(row []any) ([]Cell, error) {
+// cellsInto renders a binlog row image into out, which holds one cell per
+// kept column (callers rendering many rows slice one allocation).
+func (e *tableEncoder) cellsInto(out []Cell, row []any) error {
 	if len(row) != len(e.table.Columns) {
-		return nil, fmt.Errorf("row has %d columns, the schema %d", len(row), len(e.table.Columns))
+		return fmt.Errorf("row has %d columns, the schema %d", len(row), len(e.table.Columns))
 	}
-	out := make([]Cell, len(e.cols))
 	for j, i := range e.cols {
 		col := &e.table.Columns[i]
 		v, err := values.FromBinlog(col, row[i])
 		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", col.Name, err)
+			return fmt.Errorf("column %s: %w", col.Name, err)
 		}
 		out[j] = Cell{Name: e.names[j], S: v.S, Null: v.Null}
 	}
-	return out, nil
+	return nil
+}
+
+// queue is QueueOf(db, table, e.key(row), queues), without building the
+// key.
+func (e *tableEncoder) queue(db, table string, row []Cell, queues int) int {
+	if queues <= 1 {
+		return 0
+	}
+	h := tableHash(db, table)
+	for _, p := range e.part {
+		h = cellHash(h, &row[p])
+	}
+	return int(h % uint64(queues))
 }
 
 // key returns the partition key cells of a row (nil for a keyless table).

@@ -1,10 +1,6 @@
 package canal
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/sluicehq/sluice/internal/jsonx"
@@ -91,14 +87,25 @@ type ColumnDef struct {
 // of the server with serverID: FNV-1a, made non-negative (Canal's id is a
 // Java long).
 func EventID(serverID uint32, file string, pos uint32, row int) int64 {
+	return eventIDOf(eventIDPrefix(serverID, file, pos), row)
+}
+
+// eventIDPrefix is EventID's hash up to the row, shared by the rows of an
+// event.
+func eventIDPrefix(serverID uint32, file string, pos uint32) uint64 {
 	var b [20]byte
 	h := fnvBytes(fnvOffset, strconv.AppendUint(b[:0], uint64(serverID), 10))
 	h = fnvByte(h, 0)
 	h = fnvString(h, file)
 	h = fnvByte(h, 0)
 	h = fnvBytes(h, strconv.AppendUint(b[:0], uint64(pos), 10))
-	h = fnvByte(h, 0)
-	h = fnvBytes(h, strconv.AppendInt(b[:0], int64(row), 10))
+	return fnvByte(h, 0)
+}
+
+// eventIDOf completes an eventIDPrefix with the row.
+func eventIDOf(prefix uint64, row int) int64 {
+	var b [20]byte
+	h := fnvBytes(prefix, strconv.AppendInt(b[:0], int64(row), 10))
 	return int64(h &^ (1 << 63))
 }
 
@@ -115,11 +122,28 @@ func (m *FlatMessage) AppendJSON(dst []byte) []byte {
 const xidSlotWidth = 20
 
 // appendJSON appends m; with slot, "xid" is a zero padded to xidSlotWidth
-// and its offset is returned.
+// and its offset is returned. It is assembled from the pieces rowTemplate
+// encodes once per rows event, so both write the same bytes.
 func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
-	xidAt := -1
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendInt(dst, m.ID, 10)
+	dst = m.appendTable(dst)
+	dst = jsonx.AppendString(dst, m.Type)
+	dst = m.appendTimes(dst)
+	if m.Data == nil {
+		dst = append(dst, `,"sqlType":null,"mysqlType":null,"data":null,"old":null`...)
+	} else {
+		dst = appendTypes(dst, m.Data, m.SQLType, m.MySQLType)
+		dst = appendRow(dst, m.Data)
+		dst = appendOld(dst, m.Old)
+	}
+	dst = m.appendPosition(dst)
+	dst, xidAt := appendRowXID(dst, m.Row, m.XID, slot)
+	return m.appendTrailer(dst), xidAt
+}
+
+// appendTable appends the fields between "id" and the type's value.
+func (m *FlatMessage) appendTable(dst []byte) []byte {
 	dst = append(dst, `,"database":`...)
 	dst = jsonx.AppendString(dst, m.Database)
 	dst = append(dst, `,"table":`...)
@@ -139,70 +163,87 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 	}
 	dst = append(dst, `,"isDdl":`...)
 	dst = strconv.AppendBool(dst, m.IsDDL)
-	dst = append(dst, `,"type":`...)
-	dst = jsonx.AppendString(dst, m.Type)
+	return append(dst, `,"type":`...)
+}
+
+// appendTimes appends "es", "ts" and "sql".
+func (m *FlatMessage) appendTimes(dst []byte) []byte {
 	dst = append(dst, `,"es":`...)
 	dst = strconv.AppendInt(dst, m.ES, 10)
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, m.TS, 10)
 	dst = append(dst, `,"sql":`...)
-	dst = jsonx.AppendString(dst, m.SQL)
-	names := m.Data
-	if names == nil {
-		dst = append(dst, `,"sqlType":null,"mysqlType":null,"data":null,"old":null`...)
-	} else {
-		dst = append(dst, `,"sqlType":{`...)
-		for i, c := range names {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonx.AppendString(dst, c.Name)
-			dst = append(dst, ':')
-			if i < len(m.SQLType) {
-				dst = strconv.AppendInt(dst, int64(m.SQLType[i]), 10)
-			} else {
-				dst = append(dst, "null"...)
-			}
+	return jsonx.AppendString(dst, m.SQL)
+}
+
+// appendTypes appends the type maps of the columns of names and opens
+// "data" (the row follows).
+func appendTypes(dst []byte, names []Cell, sqlTypes []int, mysqlTypes []string) []byte {
+	dst = append(dst, `,"sqlType":{`...)
+	for i, c := range names {
+		if i > 0 {
+			dst = append(dst, ',')
 		}
-		dst = append(dst, `},"mysqlType":{`...)
-		for i, c := range names {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonx.AppendString(dst, c.Name)
-			dst = append(dst, ':')
-			if i < len(m.MySQLType) {
-				dst = jsonx.AppendString(dst, m.MySQLType[i])
-			} else {
-				dst = append(dst, "null"...)
-			}
-		}
-		dst = append(dst, `},"data":[`...)
-		dst = appendRow(dst, m.Data)
-		dst = append(dst, `],"old":`...)
-		if m.Old == nil {
-			dst = append(dst, "null"...)
+		dst = jsonx.AppendString(dst, c.Name)
+		dst = append(dst, ':')
+		if i < len(sqlTypes) {
+			dst = strconv.AppendInt(dst, int64(sqlTypes[i]), 10)
 		} else {
-			dst = append(dst, '[')
-			dst = appendRow(dst, m.Old)
-			dst = append(dst, ']')
+			dst = append(dst, "null"...)
 		}
 	}
+	dst = append(dst, `},"mysqlType":{`...)
+	for i, c := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonx.AppendString(dst, c.Name)
+		dst = append(dst, ':')
+		if i < len(mysqlTypes) {
+			dst = jsonx.AppendString(dst, mysqlTypes[i])
+		} else {
+			dst = append(dst, "null"...)
+		}
+	}
+	return append(dst, `},"data":[`...)
+}
+
+// appendOld closes "data" and appends "old".
+func appendOld(dst []byte, old []Cell) []byte {
+	dst = append(dst, `],"old":`...)
+	if old == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '[')
+	dst = appendRow(dst, old)
+	return append(dst, ']')
+}
+
+// appendPosition appends "gtid", "file" and "pos".
+func (m *FlatMessage) appendPosition(dst []byte) []byte {
 	dst = append(dst, `,"gtid":`...)
 	dst = jsonx.AppendString(dst, m.GTID)
 	dst = append(dst, `,"file":`...)
 	dst = jsonx.AppendString(dst, m.File)
 	dst = append(dst, `,"pos":`...)
-	dst = strconv.AppendUint(dst, uint64(m.Pos), 10)
+	return strconv.AppendUint(dst, uint64(m.Pos), 10)
+}
+
+// appendRowXID appends "row" and "xid": with slot, a zero padded to
+// xidSlotWidth, whose offset it returns (else -1).
+func appendRowXID(dst []byte, row int, xid uint64, slot bool) ([]byte, int) {
 	dst = append(dst, `,"row":`...)
-	dst = strconv.AppendInt(dst, int64(m.Row), 10)
+	dst = strconv.AppendInt(dst, int64(row), 10)
 	dst = append(dst, `,"xid":`...)
-	if slot {
-		xidAt = len(dst)
-		dst = append(dst, "0                   "...)
-	} else {
-		dst = strconv.AppendUint(dst, m.XID, 10)
+	if !slot {
+		return strconv.AppendUint(dst, xid, 10), -1
 	}
+	at := len(dst)
+	return append(dst, "0                   "...), at
+}
+
+// appendTrailer appends the fields after "xid" and closes the message.
+func (m *FlatMessage) appendTrailer(dst []byte) []byte {
 	dst = append(dst, `,"serverId":`...)
 	dst = strconv.AppendUint(dst, uint64(m.ServerID), 10)
 	if m.Snapshot {
@@ -211,7 +252,80 @@ func (m *FlatMessage) appendJSON(dst []byte, slot bool) ([]byte, int) {
 	if m.Columns != nil {
 		dst = appendColumns(dst, m.Columns)
 	}
-	return append(dst, '}'), xidAt
+	return append(dst, '}')
+}
+
+// rowTemplate encodes the row changes of one table encoder's rows events:
+// what they share — names, types, and per event the position — is encoded
+// once, so a row costs its id, type, values and row number. The bytes are
+// appendJSON's for the same message.
+type rowTemplate struct {
+	head  []byte   // after the id, up to the type's value
+	types []byte   // after "sql", up to the first value of "data"
+	keys  [][]byte // per column of data: `"name":`, after a comma from the second on
+}
+
+// newRowTemplate encodes what the row changes of base's table share (its
+// Database, Table, PKNames and IsDDL) for rows with the columns names.
+func newRowTemplate(base *FlatMessage, names []string, sqlTypes []int, mysqlTypes []string) *rowTemplate {
+	cols := make([]Cell, len(names))
+	t := &rowTemplate{keys: make([][]byte, len(names))}
+	for i, n := range names {
+		cols[i].Name = n
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = jsonx.AppendString(k, n)
+		t.keys[i] = append(k, ':')
+	}
+	t.head = base.appendTable(nil)
+	t.types = appendTypes(nil, cols, sqlTypes, mysqlTypes)
+	return t
+}
+
+// rowsJSON is a rowTemplate completed with the fields of one rows event.
+type rowsJSON struct {
+	*rowTemplate
+	times []byte // "es", "ts", "sql"
+	pos   []byte // after "old", up to the value of "row"
+	tail  []byte // after the value of "xid", to the end
+}
+
+// forEvent completes t with base's times and position.
+func (t *rowTemplate) forEvent(base *FlatMessage) rowsJSON {
+	b := base.appendTimes(make([]byte, 0, 128))
+	n := len(b)
+	b = base.appendPosition(b)
+	p := len(b)
+	b = base.appendTrailer(b)
+	return rowsJSON{rowTemplate: t, times: b[:n:n], pos: b[n:p:p], tail: b[p:]}
+}
+
+// appendJSON appends the event of one row change: data holds the
+// template's columns, in order (old may hold any).
+func (t *rowsJSON) appendJSON(dst []byte, id int64, typ string, data, old []Cell, row int, xid uint64, slot bool) ([]byte, int) {
+	dst = append(dst, `{"id":`...)
+	dst = strconv.AppendInt(dst, id, 10)
+	dst = append(dst, t.head...)
+	dst = jsonx.AppendString(dst, typ)
+	dst = append(dst, t.times...)
+	dst = append(dst, t.types...)
+	dst = append(dst, '{')
+	for i := range data {
+		c := &data[i]
+		dst = append(dst, t.keys[i]...)
+		if c.Null {
+			dst = append(dst, "null"...)
+		} else {
+			dst = jsonx.AppendString(dst, c.S)
+		}
+	}
+	dst = append(dst, '}')
+	dst = appendOld(dst, old)
+	dst = append(dst, t.pos...)
+	dst, xidAt := appendRowXID(dst, row, xid, slot)
+	return append(dst, t.tail...), xidAt
 }
 
 // patchXID writes xid into the slot at xidAt of an event encoded with one.
@@ -263,155 +377,4 @@ func appendColumns(dst []byte, cols []ColumnDef) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, ']')
-}
-
-// columnJSON is the decoding shape of a ColumnDef.
-type columnJSON struct {
-	Name      string  `json:"name"`
-	Type      string  `json:"type"`
-	Nullable  bool    `json:"nullable"`
-	Default   *string `json:"default"`
-	DefaultFn string  `json:"defaultFn"`
-	From      string  `json:"from"`
-}
-
-// flatJSON is the decoding shape of a FlatMessage.
-type flatJSON struct {
-	ID        *int64            `json:"id"`
-	Database  string            `json:"database"`
-	Table     string            `json:"table"`
-	PKNames   []string          `json:"pkNames"`
-	IsDDL     bool              `json:"isDdl"`
-	Type      string            `json:"type"`
-	ES        int64             `json:"es"`
-	TS        int64             `json:"ts"`
-	SQL       string            `json:"sql"`
-	SQLType   json.RawMessage   `json:"sqlType"`
-	MySQLType json.RawMessage   `json:"mysqlType"`
-	Data      []json.RawMessage `json:"data"`
-	Old       []json.RawMessage `json:"old"`
-	GTID      string            `json:"gtid"`
-	File      string            `json:"file"`
-	Pos       uint32            `json:"pos"`
-	Row       int               `json:"row"`
-	XID       uint64            `json:"xid"`
-	ServerID  uint32            `json:"serverId"`
-	Snapshot  bool              `json:"snapshot"`
-	Columns   []columnJSON      `json:"columns"`
-}
-
-// ErrBadEvent is wrapped by DecodeFlat's errors.
-var ErrBadEvent = errors.New("bad event")
-
-// DecodeFlat parses a FlatMessage written by AppendJSON (or by Canal, for
-// the fields they share). Column order is kept for Data, Old, SQLType and
-// MySQLType. Data must hold at most one row.
-func DecodeFlat(b []byte) (*FlatMessage, error) {
-	var j flatJSON
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&j); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
-	}
-	if d.More() {
-		return nil, fmt.Errorf("%w: data after the message", ErrBadEvent)
-	}
-	if j.ID == nil || j.Database == "" || j.Type == "" {
-		return nil, fmt.Errorf("%w: id, database and type are required", ErrBadEvent)
-	}
-	m := &FlatMessage{ID: *j.ID, Database: j.Database, Table: j.Table, PKNames: j.PKNames, IsDDL: j.IsDDL,
-		Type: j.Type, ES: j.ES, TS: j.TS, SQL: j.SQL, GTID: j.GTID, File: j.File, Pos: j.Pos, Row: j.Row,
-		XID: j.XID, ServerID: j.ServerID, Snapshot: j.Snapshot}
-	if j.Columns != nil {
-		m.Columns = make([]ColumnDef, len(j.Columns))
-		for i, c := range j.Columns {
-			if c.Name == "" || c.Type == "" {
-				return nil, fmt.Errorf("%w: column %d of columns has no name or type", ErrBadEvent, i)
-			}
-			m.Columns[i] = ColumnDef(c)
-		}
-	}
-	if len(j.Data) > 1 || len(j.Old) > 1 {
-		return nil, fmt.Errorf("%w: %d rows in data, %d in old; Sluice events hold one", ErrBadEvent, len(j.Data), len(j.Old))
-	}
-	var err error
-	if len(j.Data) == 1 {
-		if m.Data, err = decodeRow(j.Data[0]); err != nil {
-			return nil, err
-		}
-		if m.Data == nil {
-			m.Data = []Cell{}
-		}
-	}
-	if len(j.Old) == 1 {
-		if m.Old, err = decodeRow(j.Old[0]); err != nil {
-			return nil, err
-		}
-		if m.Old == nil {
-			m.Old = []Cell{}
-		}
-	}
-	types, err := decodeRow(j.SQLType)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range types {
-		n, err := strconv.Atoi(c.S)
-		if err != nil && !c.Null {
-			return nil, fmt.Errorf("%w: sqlType of %s is %q", ErrBadEvent, c.Name, c.S)
-		}
-		m.SQLType = append(m.SQLType, n)
-	}
-	mt, err := decodeRow(j.MySQLType)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range mt {
-		m.MySQLType = append(m.MySQLType, c.S)
-	}
-	return m, nil
-}
-
-// decodeRow reads a JSON object of column → string|number|null in order.
-func decodeRow(raw json.RawMessage) ([]Cell, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	tok, err := d.Token()
-	if err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("%w: a row must be a JSON object", ErrBadEvent)
-	}
-	var row []Cell
-	seen := map[string]bool{}
-	for d.More() {
-		tok, err := d.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
-		}
-		name, _ := tok.(string)
-		if seen[name] {
-			return nil, fmt.Errorf("%w: column %q appears twice", ErrBadEvent, name)
-		}
-		seen[name] = true
-		tok, err = d.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
-		}
-		switch v := tok.(type) {
-		case nil:
-			row = append(row, Cell{Name: name, Null: true})
-		case string:
-			row = append(row, Cell{Name: name, S: v})
-		case json.Number:
-			row = append(row, Cell{Name: name, S: v.String()})
-		default:
-			return nil, fmt.Errorf("%w: column %q holds %v, want a string or null", ErrBadEvent, name, tok)
-		}
-	}
-	if _, err := d.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadEvent, err)
-	}
-	return row, nil
 }

@@ -146,6 +146,52 @@ func (p *publisher) publish(topic string, q int, body []byte, tags string, t *tx
 	return w.enqueue(outMsg{body: body, tags: tags, txn: t})
 }
 
+// publishAll queues the buffered events of transaction t, in order: as
+// publish for each, with one lock round per queue rather than per event.
+func (p *publisher) publishAll(msgs []pendingMsg, t *txn) error {
+	type run struct {
+		w    *queueWorker
+		msgs []outMsg
+	}
+	var runs []run // by queue, few: found by scanning
+	var qs []client.MessageQueue
+	topic, bytes := "", 0
+	for i := range msgs {
+		m := &msgs[i]
+		if len(m.body) > p.cfg.MaxMessageBytes {
+			return fmt.Errorf("%w: %d bytes for %s (limit %d)", ErrMessageTooLarge, len(m.body), m.topic, p.cfg.MaxMessageBytes)
+		}
+		if qs == nil || m.topic != topic {
+			var err error
+			if qs, err = p.queues(m.topic); err != nil {
+				return err
+			}
+			topic = m.topic
+		}
+		mq := qs[m.queue%len(qs)]
+		k := 0
+		for k < len(runs) && runs[k].w.mq != mq {
+			k++
+		}
+		if k == len(runs) {
+			runs = append(runs, run{w: p.worker(mq)})
+		}
+		runs[k].msgs = append(runs[k].msgs, outMsg{body: m.body, tags: m.tags, txn: t})
+		bytes += len(m.body)
+	}
+	p.tracker.add(t, len(msgs))
+	if p.stats != nil {
+		p.stats.events.Add(int64(len(msgs)))
+		p.stats.bytes.Add(int64(bytes))
+	}
+	for _, r := range runs {
+		if err := r.w.enqueue(r.msgs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // queueCount is the number of queues events of topic spread over.
 func (p *publisher) queueCount(topic string) (int, error) {
 	qs, err := p.queues(topic)
@@ -208,21 +254,31 @@ type queueWorker struct {
 	drain    bool
 }
 
-func (w *queueWorker) enqueue(m outMsg) error {
+// enqueue appends msgs, in order, waiting for room in the queue's buffer
+// (a message always fits an empty one); the worker is woken once per
+// stretch that fits.
+func (w *queueWorker) enqueue(msgs ...outMsg) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for w.bytes > 0 && w.bytes+len(m.body) > w.p.cfg.QueueBufferBytes && !w.stopping && w.p.ctx.Err() == nil {
-		w.cond.Wait()
+	for len(msgs) > 0 {
+		for w.bytes > 0 && w.bytes+len(msgs[0].body) > w.p.cfg.QueueBufferBytes && !w.stopping && w.p.ctx.Err() == nil {
+			w.cond.Wait()
+		}
+		if err := w.p.Err(); err != nil {
+			return err
+		}
+		if w.stopping {
+			return errors.New("publisher closed")
+		}
+		n := 0
+		for n < len(msgs) && (n == 0 || w.bytes+len(msgs[n].body) <= w.p.cfg.QueueBufferBytes) {
+			w.bytes += len(msgs[n].body)
+			n++
+		}
+		w.pending = append(w.pending, msgs[:n]...)
+		msgs = msgs[n:]
+		w.cond.Broadcast()
 	}
-	if err := w.p.Err(); err != nil {
-		return err
-	}
-	if w.stopping {
-		return errors.New("publisher closed")
-	}
-	w.pending = append(w.pending, m)
-	w.bytes += len(m.body)
-	w.cond.Broadcast()
 	return nil
 }
 
@@ -244,6 +300,9 @@ func (w *queueWorker) run() {
 	stopWake := context.AfterFunc(w.p.ctx, w.wake)
 	defer stopWake()
 	msgs := make([]*client.Message, 0, w.p.cfg.BatchMessages)
+	// The messages of a batch are reused by the next: a send is done with
+	// them when it returns.
+	slab := make([]client.Message, w.p.cfg.BatchMessages)
 	for {
 		w.mu.Lock()
 		for len(w.pending) == 0 && !w.stopping && w.p.ctx.Err() == nil {
@@ -262,10 +321,9 @@ func (w *queueWorker) run() {
 		w.mu.Unlock()
 
 		msgs = msgs[:0]
-		for _, m := range batch {
-			cm := client.NewMessage(w.mq.Topic, m.body)
-			cm.Tags = m.tags
-			msgs = append(msgs, cm)
+		for i, m := range batch {
+			slab[i] = client.Message{Topic: w.mq.Topic, Body: m.body, Tags: m.tags}
+			msgs = append(msgs, &slab[i])
 		}
 		res, err := w.p.prod.SendToQueue(w.p.ctx, w.mq, msgs...)
 		if err == nil && res.Status != client.SendOK {
@@ -275,8 +333,15 @@ func (w *queueWorker) run() {
 			w.p.cancel(fmt.Errorf("publish %d events to %s: %w", len(msgs), w.mq, err))
 			return
 		}
-		for _, m := range batch {
-			w.p.tracker.done(m.txn, 1)
+		// Count acknowledgements per run of one transaction's events: one
+		// lock round each instead of one per event.
+		for i := 0; i < len(batch); {
+			j := i + 1
+			for j < len(batch) && batch[j].txn == batch[i].txn {
+				j++
+			}
+			w.p.tracker.done(batch[i].txn, j-i)
+			i = j
 		}
 		w.mu.Lock()
 		w.pending = w.pending[n:]

@@ -212,18 +212,27 @@ func QueueOf(db, table string, key []Cell, queues int) int {
 	if queues <= 1 {
 		return 0
 	}
-	h := fnvString(fnvOffset, db)
-	h = fnvByte(h, 0)
-	h = fnvString(h, table)
-	for _, c := range key {
-		if c.Null {
-			h = fnvByte(h, 1)
-			continue
-		}
-		h = fnvByte(h, 0)
-		h = fnvString(h, c.S)
+	h := tableHash(db, table)
+	for i := range key {
+		h = cellHash(h, &key[i])
 	}
 	return int(h % uint64(queues))
+}
+
+// tableHash and cellHash are QueueOf's hash, for callers that walk a key
+// without building it.
+func tableHash(db, table string) uint64 {
+	h := fnvString(fnvOffset, db)
+	h = fnvByte(h, 0)
+	return fnvString(h, table)
+}
+
+func cellHash(h uint64, c *Cell) uint64 {
+	if c.Null {
+		return fnvByte(h, 1)
+	}
+	h = fnvByte(h, 0)
+	return fnvString(h, c.S)
 }
 
 // FNV-1a, 64 bits, without allocating.

@@ -49,10 +49,14 @@ type stream struct {
 	// prepared are XA transactions prepared but not yet committed or
 	// rolled back, by xid: their events wait in memory.
 	prepared map[string]*openTxn
+	// templates caches the encoded fields rows events of a table share;
+	// a DDL clears it with the encoders it may replace.
+	templates map[templateKey]*rowTemplate
 }
 
 func newStream(in *Ingester, start resumePoint, flavor string) (*stream, error) {
-	s := &stream{in: in, file: start.File, checked: map[uint64]*schema.Table{}, now: time.Now, prepared: map[string]*openTxn{}}
+	s := &stream{in: in, file: start.File, checked: map[uint64]*schema.Table{}, now: time.Now, prepared: map[string]*openTxn{},
+		templates: map[templateKey]*rowTemplate{}}
 	if start.GTIDSet != "" {
 		gs, err := gomysql.ParseGTIDSet(flavor, start.GTIDSet)
 		if err != nil {
@@ -214,13 +218,12 @@ func (s *stream) commit(h *replication.EventHeader, xid uint64) error {
 		return err
 	}
 	for i := range c.msgs {
-		m := &c.msgs[i]
-		if m.xidAt >= 0 {
+		if m := &c.msgs[i]; m.xidAt >= 0 {
 			patchXID(m.body, m.xidAt, xid)
 		}
-		if err := s.in.pub.publish(m.topic, m.queue, m.body, m.tags, c.t); err != nil {
-			return err
-		}
+	}
+	if err := s.in.pub.publishAll(c.msgs, c.t); err != nil {
+		return err
 	}
 	s.in.tracker.end(c.t, s.point(h))
 	s.in.stats.txns.Add(1)
@@ -230,12 +233,18 @@ func (s *stream) commit(h *replication.EventHeader, xid uint64) error {
 // emit buffers (or, for a transaction beyond the buffer, publishes) one
 // event of the open transaction.
 func (s *stream) emit(topic string, queue int, tags string, m *FlatMessage) error {
+	body, xidAt := m.appendJSON(make([]byte, 0, s.sizes.next()), !s.cur.flushed)
+	return s.enqueue(topic, queue, tags, body, xidAt, m)
+}
+
+// enqueue buffers or publishes an encoded event; at names the event's
+// table and position for errors.
+func (s *stream) enqueue(topic string, queue int, tags string, body []byte, xidAt int, at *FlatMessage) error {
 	c := s.cur
-	body, xidAt := m.appendJSON(make([]byte, 0, s.sizes.next()), !c.flushed)
 	s.sizes.saw(len(body))
 	if len(body) > s.in.cfg.Publish.MaxMessageBytes {
 		return fmt.Errorf("%w: a row of %s.%s at %s:%d encodes to %d bytes (limit %d)", ErrMessageTooLarge,
-			m.Database, m.Table, m.File, m.Pos, len(body), s.in.cfg.Publish.MaxMessageBytes)
+			at.Database, at.Table, at.File, at.Pos, len(body), s.in.cfg.Publish.MaxMessageBytes)
 	}
 	if c.flushed {
 		return s.in.pub.publish(topic, queue, body, tags, c.t)
@@ -244,11 +253,8 @@ func (s *stream) emit(topic string, queue int, tags string, m *FlatMessage) erro
 	c.bytes += len(body)
 	if c.bytes > s.in.cfg.TxnBufferBytes {
 		// A large transaction: send what waits (with XID 0) and stream the rest.
-		for i := range c.msgs {
-			pm := &c.msgs[i]
-			if err := s.in.pub.publish(pm.topic, pm.queue, pm.body, pm.tags, c.t); err != nil {
-				return err
-			}
+		if err := s.in.pub.publishAll(c.msgs, c.t); err != nil {
+			return err
 		}
 		c.msgs, c.bytes, c.flushed = nil, 0, true
 	}
@@ -294,9 +300,11 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 	}
 	// The event's own position is where it starts: LogPos is its end.
 	evPos := h.LogPos - h.EventSize
-	base := FlatMessage{Database: db, Table: name, PKNames: enc.pkNames, ES: int64(h.Timestamp) * 1000,
+	r := &rowEvents{base: FlatMessage{Database: db, Table: name, PKNames: enc.pkNames, ES: int64(h.Timestamp) * 1000,
 		TS: s.now().UnixMilli(), SQLType: enc.sqlTypes, MySQLType: enc.mysqlTypes, GTID: s.cur.gtid,
-		File: s.file, Pos: evPos, ServerID: h.ServerID}
+		File: s.file, Pos: evPos, ServerID: h.ServerID}, enc: enc, topic: route.Topic, queues: queues}
+	r.json = s.template(enc, &r.base).forEvent(&r.base)
+	r.idHash = eventIDPrefix(h.ServerID, s.file, evPos)
 	if kind != replication.EnumRowsEventTypeUpdate {
 		typ := TypeInsert
 		if kind == replication.EnumRowsEventTypeDelete {
@@ -310,7 +318,7 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 			return s.rowErr(err, db, name, h)
 		}
 		for _, data := range images {
-			if err := s.emitRow(&base, enc, route.Topic, queues, typ, data, nil); err != nil {
+			if err := s.emitRow(r, typ, data, nil); err != nil {
 				return err
 			}
 		}
@@ -329,12 +337,12 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 			// A new key goes to its own queue: DELETE(old) + INSERT(new)
 			// keeps every key's history in one queue, in order.
 			if s.in.router.Publishes("delete") {
-				if err := s.emitRow(&base, enc, route.Topic, queues, TypeDelete, before, nil); err != nil {
+				if err := s.emitRow(r, TypeDelete, before, nil); err != nil {
 					return err
 				}
 			}
 			if s.in.router.Publishes("insert") {
-				if err := s.emitRow(&base, enc, route.Topic, queues, TypeInsert, after, nil); err != nil {
+				if err := s.emitRow(r, TypeInsert, after, nil); err != nil {
 					return err
 				}
 			}
@@ -343,7 +351,7 @@ func (s *stream) rows(h *replication.EventHeader, e *replication.RowsEvent) erro
 		if !s.in.router.Publishes("update") {
 			continue
 		}
-		if err := s.emitRow(&base, enc, route.Topic, queues, TypeUpdate, after, changed(before, after)); err != nil {
+		if err := s.emitRow(r, TypeUpdate, after, changed(before, after)); err != nil {
 			return err
 		}
 	}
@@ -354,14 +362,42 @@ func (s *stream) rowErr(err error, db, name string, h *replication.EventHeader) 
 	return fatal{fmt.Errorf("decode row of %s.%s at %s:%d: %w", db, name, s.file, h.LogPos-h.EventSize, err)}
 }
 
-// emitRow numbers and routes one row change.
-func (s *stream) emitRow(base *FlatMessage, enc *tableEncoder, topic string, queues int, typ string, data, old []Cell) error {
-	m := *base
-	m.Type, m.Data, m.Old, m.Row = typ, data, old, s.rowNo
-	m.ID = EventID(m.ServerID, m.File, m.Pos, m.Row)
+// rowEvents encodes the row changes of one rows event.
+type rowEvents struct {
+	base   FlatMessage // the fields the rows share
+	json   rowsJSON
+	enc    *tableEncoder
+	topic  string
+	queues int
+	idHash uint64 // eventIDPrefix of the event's position
+}
+
+// emitRow numbers, encodes and routes one row change.
+func (s *stream) emitRow(r *rowEvents, typ string, data, old []Cell) error {
+	row := s.rowNo
 	s.rowNo++
 	s.in.stats.rows.Add(1)
-	return s.emit(topic, QueueOf(m.Database, m.Table, enc.key(data), queues), enc.tags, &m)
+	body, xidAt := r.json.appendJSON(make([]byte, 0, s.sizes.next()), eventIDOf(r.idHash, row), typ, data, old, row, 0, !s.cur.flushed)
+	return s.enqueue(r.topic, r.enc.queue(r.base.Database, r.base.Table, data, r.queues), r.enc.tags, body, xidAt, &r.base)
+}
+
+// template returns the row template of enc's rows events for base's
+// table, built at its first event.
+func (s *stream) template(enc *tableEncoder, base *FlatMessage) *rowTemplate {
+	k := templateKey{enc, base.Database, base.Table}
+	t := s.templates[k]
+	if t == nil {
+		t = newRowTemplate(base, enc.names, enc.sqlTypes, enc.mysqlTypes)
+		s.templates[k] = t
+	}
+	return t
+}
+
+// templateKey names a row template: the encoder, and the names the events
+// carry (the binlog's, which the encoder's table matched).
+type templateKey struct {
+	enc       *tableEncoder
+	db, table string
 }
 
 // changed returns the before values of the columns an update changed.
@@ -401,6 +437,7 @@ func (s *stream) ddl(h *replication.EventHeader, defaultSchema, q string) error 
 		return fatal{fmt.Errorf("DDL at %s:%d: %w", s.file, evPos, err)}
 	}
 	clear(s.checked)
+	clear(s.templates)
 	for _, ch := range changes {
 		s.in.forgetTable(ch.Schema, ch.Table)
 		if ch.OldTable != "" {
@@ -486,17 +523,21 @@ func (h *sizeHint) saw(n int) {
 const parallelRows = 128
 
 // renderAll renders every row image of an event, in parallel for large
-// events. The first failing row (lowest index) decides the error.
+// events, into cells of one allocation. The first failing row (lowest
+// index) decides the error.
 func renderAll(enc *tableEncoder, rows [][]any) ([][]Cell, error) {
 	out := make([][]Cell, len(rows))
+	n := len(enc.cols)
+	cells := make([]Cell, len(rows)*n)
+	for i := range out {
+		out[i] = cells[i*n : (i+1)*n : (i+1)*n]
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(rows)/parallelRows+1)
 	if workers <= 1 {
 		for i, row := range rows {
-			c, err := enc.cells(row)
-			if err != nil {
+			if err := enc.cellsInto(out[i], row); err != nil {
 				return nil, err
 			}
-			out[i] = c
 		}
 		return out, nil
 	}
@@ -507,12 +548,10 @@ func renderAll(enc *tableEncoder, rows [][]any) ([][]Cell, error) {
 		lo, hi := w*per, min((w+1)*per, len(rows))
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				c, err := enc.cells(rows[i])
-				if err != nil {
+				if err := enc.cellsInto(out[i], rows[i]); err != nil {
 					errs[w] = err
 					return
 				}
-				out[i] = c
 			}
 		})
 	}

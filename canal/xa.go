@@ -83,13 +83,12 @@ func (s *stream) xaResolve(h *replication.EventHeader, id string, commit bool) e
 		delete(s.prepared, id)
 		if commit {
 			for i := range c.msgs {
-				m := &c.msgs[i]
-				if m.xidAt >= 0 {
+				if m := &c.msgs[i]; m.xidAt >= 0 {
 					patchXID(m.body, m.xidAt, 0)
 				}
-				if err := s.in.pub.publish(m.topic, m.queue, m.body, m.tags, c.t); err != nil {
-					return err
-				}
+			}
+			if err := s.in.pub.publishAll(c.msgs, c.t); err != nil {
+				return err
 			}
 		}
 		s.in.tracker.end(c.t, c.prepEnd)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/sluicehq/sluice/internal/jsonx"
 )
@@ -55,18 +56,22 @@ func ReadFrame(r io.Reader) (*Command, error) {
 	return DecodeFrame(frame)
 }
 
-// readN reads exactly n bytes, allocating at most readChunk beyond what has
-// been received.
+// readN reads exactly n bytes, allocating at most readChunk, or three times
+// what has been received, beyond it. The first readChunk of a large frame
+// is staged in a pooled buffer, so a frame of up to 4×readChunk (a batch
+// send) costs one allocation of its size and one copy.
 func readN(r io.Reader, n int) ([]byte, error) {
 	if n <= readChunk {
 		buf := make([]byte, n)
 		_, err := io.ReadFull(r, buf)
 		return buf, err
 	}
-	buf := make([]byte, 0, readChunk)
+	stage := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(stage)
+	buf := (*stage)[:0]
 	for len(buf) < n {
 		if len(buf) == cap(buf) {
-			grown := min(n, 2*cap(buf))
+			grown := min(n, 4*cap(buf))
 			nb := make([]byte, len(buf), grown)
 			copy(nb, buf)
 			buf = nb
@@ -82,6 +87,9 @@ func readN(r io.Reader, n int) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// chunkPool holds readN's staging buffers (readChunk bytes each).
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
 
 // DecodeFrame decodes a frame without its leading totalLen: the header word,
 // the header and the body. The command's Body aliases frame.
