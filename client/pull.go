@@ -128,29 +128,36 @@ func (c *PullConsumer) Shutdown() error {
 // most PullBatchSize messages of one queue, in offset order. It returns
 // ctx's error when ctx is done first, and ErrShutdown after Shutdown.
 func (c *PullConsumer) Poll(ctx context.Context) ([]*MessageExt, error) {
+	_, msgs, err := c.PollQueue(ctx)
+	return msgs, err
+}
+
+// PollQueue is Poll that also returns the queue the batch is from (a
+// message does not carry its broker's name).
+func (c *PullConsumer) PollQueue(ctx context.Context) (MessageQueue, []*MessageExt, error) {
 	for {
 		switch c.state.Load() {
 		case stateNew:
-			return nil, ErrNotStarted
+			return MessageQueue{}, nil, ErrNotStarted
 		case stateShutdown:
-			return nil, ErrShutdown
+			return MessageQueue{}, nil, ErrShutdown
 		}
-		if msgs := c.take(); len(msgs) > 0 {
+		if mq, msgs := c.take(); len(msgs) > 0 {
 			c.stats.add(cConsumed, int64(len(msgs)))
-			return msgs, nil
+			return mq, msgs, nil
 		}
 		select {
 		case <-c.ready:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return MessageQueue{}, nil, ctx.Err()
 		case <-c.ctx.Done():
-			return nil, ErrShutdown
+			return MessageQueue{}, nil, ErrShutdown
 		}
 	}
 }
 
 // take removes a batch from the next queue (round-robin) that has one.
-func (c *PullConsumer) take() []*MessageExt {
+func (c *PullConsumer) take() (MessageQueue, []*MessageExt) {
 	mqs := c.assignedQueues()
 	locked := c.opts.Orderly && c.opts.Model == Clustering
 	c.modeMu.Lock()
@@ -173,9 +180,9 @@ func (c *PullConsumer) take() []*MessageExt {
 		pq.buf = pq.buf[n:]
 		pq.mu.Unlock()
 		signal(pq.space)
-		return out
+		return mqs[(start+i)%len(mqs)], out
 	}
-	return nil
+	return MessageQueue{}, nil
 }
 
 // Commit records nextOffset (the offset of the next message to consume,
