@@ -38,9 +38,9 @@ test: deps lint build test-unit test-e2e
 # Unit, fuzz-seed and in-process integration tests of the product module.
 # The race detector runs on the concurrency-heavy packages; the ingester's
 # MariaDB-backed suite runs once, under it.
-RACE_PKGS := ./internal/... ./namesrv/... ./broker/... ./client/... ./canal/...
+RACE_PKGS := ./internal/... ./namesrv/... ./broker/... ./client/... ./canal/... ./sink/...
 test-unit:
-	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $$($(GO) list ./... | grep -v '/canal')
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $$($(GO) list ./... | grep -v -e '/canal' -e '/sink')
 	$(GO) test -count=1 -race -timeout $(UNIT_TIMEOUT) $(RACE_PKGS)
 
 # Black-box tests: Apache RocketMQ's Go client against `sluice` processes.
@@ -48,7 +48,7 @@ test-e2e: build
 	cd e2e && SLUICE_BIN=$(CURDIR)/bin/sluice $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./internal/... ./broker/... ./namesrv/... ./client/... ./canal/...
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./internal/... ./broker/... ./namesrv/... ./client/... ./canal/... ./sink/...
 	cd e2e && SLUICE_BIN=$(CURDIR)/bin/sluice $(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./...
 
 fuzz:
