@@ -227,9 +227,26 @@ func (j *Job) loadCheckpoint() (*checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
+	cp, err := decodeCheckpoint(b)
+	if err != nil {
+		return nil, fmt.Errorf("sink: checkpoint %s: %w; remove it to rebuild from the topics' start", checkpointPath(j.cfg.Group), err)
+	}
+	return cp, nil
+}
+
+// decodeCheckpoint parses and checks a job checkpoint.
+func decodeCheckpoint(b []byte) (*checkpoint, error) {
 	var cp checkpoint
-	if err := json.Unmarshal(b, &cp); err != nil || cp.Format != 1 {
-		return nil, fmt.Errorf("sink: checkpoint %s is damaged (%v); remove it to rebuild from the topics' start", checkpointPath(j.cfg.Group), err)
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return nil, fmt.Errorf("damaged: %w", err)
+	}
+	if cp.Format != 1 {
+		return nil, fmt.Errorf("format %d, want 1", cp.Format)
+	}
+	for _, q := range cp.Queues {
+		if q.Topic == "" || q.Broker == "" || q.Queue < 0 || q.Offset < 0 {
+			return nil, fmt.Errorf("damaged: queue %+v", q)
+		}
 	}
 	return &cp, nil
 }
