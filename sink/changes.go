@@ -121,7 +121,7 @@ func (c *changeLog) add(e *logged) error {
 		}
 	}
 	c.rows++
-	if b.Field(0).Len() >= rowGroupRows {
+	if n := int64(b.Field(0).Len()); n >= rowGroupRows || n >= c.fileRows {
 		return c.flushPart(day, p, false)
 	}
 	return nil

@@ -61,7 +61,7 @@ func (o *currentOut) row(key []byte) {
 // rowDone flushes a full record.
 func (o *currentOut) rowDone() error {
 	o.rows++
-	if o.b.Field(0).Len() >= rowGroupRows {
+	if n := int64(o.b.Field(0).Len()); n >= rowGroupRows || n >= o.fileRows {
 		return o.flush(false)
 	}
 	return nil
@@ -394,7 +394,19 @@ func merge(out *currentOut, st Storage, dir string, old []DataFile, schemas map[
 			}
 		}
 		inRange := func() bool { return valid && (next == nil || bytes.Compare(pe.key, next) < 0) }
-		if !inRange() && !rewriteAll && f.Schema == out.s.ID {
+		keep := !inRange()
+		if next == nil && !keep && f.Rows >= out.fileRows/4 {
+			// The last file: keys beyond its largest go to new files after
+			// it instead of rewriting it (a table growing at its end, as
+			// auto-increment keys do, appends instead of rewriting its
+			// tail); a small last file is rewritten so files stay large.
+			maxKey, err := hex.DecodeString(f.MaxKey)
+			if err != nil {
+				return fmt.Errorf("manifest file %s: bad key", f.Path)
+			}
+			keep = bytes.Compare(pe.key, maxKey) > 0
+		}
+		if keep && !rewriteAll && f.Schema == out.s.ID {
 			if err := out.keep(f); err != nil {
 				return err
 			}

@@ -3,9 +3,11 @@ package sink
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/canal"
 )
@@ -110,4 +112,73 @@ func changeRows(t *testing.T, e *sinkEnv, dir string) [][]string {
 		rows = append(rows, r...)
 	}
 	return rows
+}
+
+// TestSinkManyFiles: with small files, commits keep the files their
+// changes do not touch, append a growing key range as new files, rewrite
+// touched ranges (splitting them when they grow), and the table stays
+// equal to the model, in key order, across many commits.
+func TestSinkManyFiles(t *testing.T) {
+	e := newSinkEnv(t, 2)
+	cfg := e.config("files")
+	cfg.FileRows = 100
+	cfg.CommitInterval = 300 * time.Millisecond
+	cfg.CommitRows = 250
+	r := startJob(t, cfg)
+	want := model{}
+	pos := uint32(10)
+	send := func(typ string, id int, customer string) {
+		pos += 10
+		e.send(id%2, orderEvent(typ, pos, id, customer, "1.00"))
+		if typ == canal.TypeDelete {
+			delete(want, id)
+		} else {
+			want[id] = fmt.Sprintf("%d|%s|1.00", id, customer)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for id := 1; id <= 1000; id++ { // grows at the end: 4 commits of 250
+		send(canal.TypeInsert, id*10, "a")
+	}
+	first := e.waitCommitted(r, "shop", "orders", func(m *Manifest) bool { return m.Rows == 1000 })
+	if len(first.Current) < 10 {
+		t.Fatalf("%d files for 1000 rows of at most 100", len(first.Current))
+	}
+	// Touch one key range only: most files must be kept.
+	for i := 0; i < 250; i++ {
+		send(canal.TypeUpdate, 10*(1+rng.IntN(50)), fmt.Sprintf("u%d", i)) // ids 10…500
+	}
+	m := e.waitCommitted(r, "shop", "orders", func(m *Manifest) bool { return m.Position.Pos == pos })
+	kept := 0
+	for _, f := range m.Current {
+		if strings.HasPrefix(f.Path, "current/"+fmt.Sprintf("%010d", first.Version)) || f.Path < fmt.Sprintf("current/%010d", first.Version) {
+			kept++
+		}
+	}
+	if kept < len(first.Current)/2 {
+		t.Fatalf("kept %d of %d files when one range changed", kept, len(first.Current))
+	}
+	// Random inserts between keys, updates and deletes everywhere.
+	for i := 0; i < 1000; i++ {
+		id := 1 + rng.IntN(11000)
+		switch rng.IntN(3) {
+		case 0:
+			send(canal.TypeInsert, id, fmt.Sprintf("i%d", i))
+		case 1:
+			send(canal.TypeUpdate, id, fmt.Sprintf("u%d", i))
+		default:
+			send(canal.TypeDelete, id, "x")
+		}
+	}
+	send(canal.TypeInsert, 1, "last")
+	m = e.waitCommitted(r, "shop", "orders", func(m *Manifest) bool { return m.Position.Pos == pos })
+	_, rows := readFiles(t, e.root, "shop/orders", m.Current, m.Schemas)
+	if got := joinRows(rows); got != want.rows() {
+		t.Fatalf("current differs from the model (%d rows, want %d)", len(rows), len(want))
+	}
+	for i := 1; i < len(m.Current); i++ {
+		if m.Current[i-1].MaxKey >= m.Current[i].MinKey {
+			t.Fatalf("files %s and %s overlap", m.Current[i-1].Path, m.Current[i].Path)
+		}
+	}
 }
