@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -47,11 +48,12 @@ type changeLog struct {
 	lay         layout
 	beforeLay   layout
 
-	version int64 // the commit the files belong to
-	seq     int
-	parts   map[string]*changePart
-	done    []DataFile
-	rows    int64 // rows logged since the last commit
+	version  int64 // the commit the files belong to
+	seq      int
+	parts    map[string]*changePart
+	done     []DataFile
+	rows     int64 // rows logged since the last commit
+	buffered int64 // rows in the builders of all days
 }
 
 // changePart is the open file of one day.
@@ -121,8 +123,20 @@ func (c *changeLog) add(e *logged) error {
 		}
 	}
 	c.rows++
+	c.buffered++
 	if n := int64(b.Field(0).Len()); n >= rowGroupRows || n >= c.fileRows {
+		c.buffered -= n
 		return c.flushPart(day, p, false)
+	}
+	if c.buffered >= rowGroupRows {
+		// Changes spread over many days (a backlog) must not hold a row
+		// group per day in memory: write out every day's rows.
+		for d, q := range c.parts {
+			c.buffered -= int64(q.b.Field(0).Len())
+			if err := c.flushPart(d, q, false); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -178,13 +192,20 @@ func (c *changeLog) flushPart(day string, p *changePart, finish bool) error {
 // finish writes and commits every open file and returns the files of the
 // commit.
 func (c *changeLog) finish() ([]DataFile, error) {
-	for day, p := range c.parts {
+	days := make([]string, 0, len(c.parts))
+	for day := range c.parts {
+		days = append(days, day)
+	}
+	slices.Sort(days) // file numbers follow the days
+	for _, day := range days {
+		p := c.parts[day]
 		if err := c.flushPart(day, p, true); err != nil {
 			return nil, err
 		}
 		p.b.Release()
 		delete(c.parts, day)
 	}
+	c.buffered = 0
 	done := c.done
 	c.done = nil
 	return done, nil
