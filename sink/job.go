@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,11 @@ type Config struct {
 	// BeforeImage adds the before image of UPDATEs to the change log (a
 	// _before struct column).
 	BeforeImage bool `yaml:"before_image"`
+	// MemoryLimit, when set, is the Go runtime's soft memory limit for the
+	// process (debug.SetMemoryLimit): the garbage collector works harder
+	// near it instead of letting the heap double, which keeps a large
+	// rebuild's RSS bounded. Process-wide: set it in a sink process.
+	MemoryLimit int64 `yaml:"memory_limit"`
 	// Client is a shared client; default: the job's own.
 	Client *client.Client `yaml:"-"`
 	Logger *slog.Logger   `yaml:"-"`
@@ -84,8 +90,8 @@ func (c *Config) Validate() error {
 	if _, err := compression(c.Compression); err != nil {
 		errs = append(errs, fmt.Errorf("sink: %w", err))
 	}
-	if c.FileRows < 1 || c.FileBytes < 1 || c.CommitInterval <= 0 || c.CommitRows < 1 {
-		errs = append(errs, errors.New("sink: file_rows, file_bytes, commit_interval and commit_rows must be positive"))
+	if c.FileRows < 1 || c.FileBytes < 1 || c.CommitInterval <= 0 || c.CommitRows < 1 || c.MemoryLimit < 0 {
+		errs = append(errs, errors.New("sink: file_rows, file_bytes, commit_interval and commit_rows must be positive, memory_limit not negative"))
 	}
 	for _, p := range append(slices.Clone(c.Include), c.Exclude...) {
 		if _, err := regexp.Compile(p); err != nil {
@@ -180,6 +186,9 @@ func New(cfg Config) (*Job, error) {
 	}
 	if err := j.takeLock(); err != nil {
 		return nil, err
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	work := cfg.WorkDir
 	if work == "" {
