@@ -193,7 +193,7 @@ func cellsToValues(cs []canal.Cell) []value {
 
 // BenchmarkSinkRSS rebuilds a table of SLUICE_SINK_BENCH_ROWS rows
 // (default 10M) by inserts in commits of 100k, with a soft memory limit
-// of 768 MiB (the job's memory_limit), and reports the process's peak RSS:
+// of 512 MiB (the job's memory_limit), and reports the process's peak RSS:
 // run it alone (-bench BenchmarkSinkRSS), as the peak covers the process.
 func BenchmarkSinkRSS(b *testing.B) {
 	rows := 10_000_000
@@ -204,7 +204,7 @@ func BenchmarkSinkRSS(b *testing.B) {
 	for b.Loop() {
 		j := benchJob(b, b.TempDir())
 		// As a sink process runs with memory_limit set.
-		debug.SetMemoryLimit(768 << 20)
+		debug.SetMemoryLimit(512 << 20)
 		defer debug.SetMemoryLimit(math.MaxInt64)
 		var off int64
 		t0 := time.Now()
