@@ -111,6 +111,9 @@ func (p *proc) start() {
 	p.cmd = exec.Command(sluiceBin, p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "NAMESRV_ADDR=")
+	// The process dies with the test binary, even one that panicked or
+	// was killed before its cleanups ran.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		p.mu.Unlock()
 		p.t.Fatalf("start %s: %v", p.name, err)
