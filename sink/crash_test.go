@@ -86,7 +86,7 @@ func TestSinkCrash(t *testing.T) {
 				want[id] = fmt.Sprintf("%d|after|2.00", id)
 			}
 			r := startJob(t, e.config("crash"))
-			m := e.waitCommitted(r, "shop", "orders", func(m *Manifest) bool { return m.Position.Pos == pos })
+			m := e.waitCommitted(r, "shop", "orders", e.caughtUp)
 			_, rows := readFiles(t, e.root, "shop/orders", m.Current, m.Schemas)
 			if got := joinRows(rows); got != want.rows() {
 				t.Fatalf("current after the crash:\n%s", got)

@@ -28,6 +28,8 @@ type sinkEnv struct {
 	topic   string
 	queues  []client.MessageQueue
 	root    string
+	// sent is the newest position sent per queue index.
+	sent map[int]uint32
 }
 
 func newSinkEnv(t *testing.T, queues int) *sinkEnv {
@@ -73,6 +75,10 @@ func (e *sinkEnv) send(q int, ms ...*canal.FlatMessage) {
 		if _, err := e.prod.SendToQueue(context.Background(), e.queues[q], &client.Message{Topic: e.topic, Body: m.AppendJSON(nil)}); err != nil {
 			e.t.Fatal(err)
 		}
+		if e.sent == nil {
+			e.sent = map[int]uint32{}
+		}
+		e.sent[q] = max(e.sent[q], m.Pos)
 	}
 }
 
@@ -85,6 +91,23 @@ func (e *sinkEnv) config(group string) Config {
 	c.CommitInterval = 200 * time.Millisecond
 	c.Logger = testutil.Logger(e.t)
 	return c
+}
+
+// caughtUp reports whether m holds every queue's newest event sent (the
+// manifest's position alone is the newest of any queue).
+func (e *sinkEnv) caughtUp(m *Manifest) bool {
+	for q, pos := range e.sent {
+		ok := false
+		for _, s := range m.Queues {
+			if s.Queue == int(e.queues[q].QueueID) && s.Last.Pos >= pos {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // runningJob is a Job running in the background.

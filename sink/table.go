@@ -179,12 +179,9 @@ func (t *table) ddl(m *canal.FlatMessage, v Version) error {
 		if err != nil {
 			return fmt.Errorf("table %s.%s: DDL at %s: %w", t.db, t.name, v, err)
 		}
-		if prev != nil && s.ID <= t.maxSchemaID() {
-			s.ID = t.maxSchemaID() + 1
-		}
-		if t.schema != nil && s.ID <= t.maxSchemaID() {
-			s.ID = t.maxSchemaID() + 1
-		}
+		// Schema ids stay unique within the table (files of every id may
+		// still be named by the manifest), also across DROP + CREATE.
+		s.ID = t.maxSchemaID() + 1
 		t.setSchema(s)
 	}
 	t.dirty = true
