@@ -358,6 +358,11 @@ func (cl *commitLog) cutLocked(off int64, cutFile bool) error {
 // removeOldest deletes the oldest segment if it is not the last one. It
 // returns the new minimum offset.
 func (cl *commitLog) removeOldest() (*segment, error) {
+	// syncMu first: a concurrent syncTo holds segments it listed and
+	// fdatasyncs them outside mu; closing one under it fails the whole
+	// log with EBADF.
+	cl.syncMu.Lock()
+	defer cl.syncMu.Unlock()
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	if len(cl.segs) < 2 {
@@ -379,6 +384,8 @@ func (cl *commitLog) removeOldest() (*segment, error) {
 func (cl *commitLog) close() error {
 	cl.appendMu.Lock()
 	defer cl.appendMu.Unlock()
+	cl.syncMu.Lock() // as removeOldest: no fdatasync in flight on a closing file
+	defer cl.syncMu.Unlock()
 	if cl.ready != nil {
 		cl.ready.f.Close()
 		cl.ready = nil
