@@ -94,40 +94,14 @@ func TestE2ESinkRebuildsOrders(t *testing.T) {
 	}
 	db.Exec("INSERT INTO shop.events VALUES ('a', 1), ('a', 1), ('b', 2)")
 
-	prod := e2eProducer(t, c.ns.Addr)
-	cfg := canal.DefaultConfig()
-	cfg.Source.Host, cfg.Source.Port, cfg.Source.ServerID = db.Host, db.Port, db.ServerID+1000
-	cfg.DataDir = t.TempDir()
-	cfg.Filter.Include = []string{`shop\..*`}
-	cfg.Publish.Queues = 4
-	cfg.Logger = testutil.Logger(t)
-	in, err := canal.New(cfg, prod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go in.Run(ctx)
+	startShopIngester(ctx, t, db, c.ns.Addr)
 
-	root := t.TempDir()
-	scfg := sink.DefaultConfig()
-	scfg.Group = uniqueName(t, "sink")
-	scfg.NameServers = []string{c.ns.Addr}
-	scfg.Topics = []string{"shop_orders", "shop_events"}
-	scfg.Root = root
-	scfg.CommitInterval = 300 * time.Millisecond
-	scfg.Logger = testutil.Logger(t)
 	// The topics exist once the snapshot published to them.
 	eventually(t, 60*time.Second, func() bool { return routeExists(c.ns.Addr, "shop_orders") && routeExists(c.ns.Addr, "shop_events") },
 		"the ingester never created its topics")
-	job, err := sink.New(scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer job.Close()
-	jobDone := make(chan error, 1)
-	go func() { jobDone <- job.Run(ctx) }()
+	root, jobDone := startSink(ctx, t, c.ns.Addr, "shop_orders", "shop_events")
 
 	// Streamed changes.
 	for id := 201; id <= 300; id++ {
@@ -232,6 +206,58 @@ func TestE2ESinkRebuildsOrders(t *testing.T) {
 	if ops["SNAPSHOT"] != 200 || ops["INSERT"] < 100 || ops["UPDATE"] < 81 || ops["DELETE"] < 10 {
 		t.Fatalf("change log operations %v", ops)
 	}
+}
+
+// startShopIngester runs an ingester of db's shop schema (4 queues per
+// topic) until ctx ends.
+func startShopIngester(ctx context.Context, t *testing.T, db *mysqltest.Server, ns string) {
+	t.Helper()
+	cfg := canal.DefaultConfig()
+	cfg.Source.Host, cfg.Source.Port, cfg.Source.ServerID = db.Host, db.Port, db.ServerID+1000
+	cfg.DataDir = t.TempDir()
+	cfg.Filter.Include = []string{`shop\..*`}
+	cfg.Publish.Queues = 4
+	cfg.Logger = testutil.Logger(t)
+	in, err := canal.New(cfg, e2eProducer(t, ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	go in.Run(ctx)
+}
+
+// startSink runs a sink job of topics into a new root, committing every
+// 300 ms, until ctx ends; the channel gets Run's result.
+func startSink(ctx context.Context, t *testing.T, ns string, topics ...string) (string, chan error) {
+	t.Helper()
+	cfg := sink.DefaultConfig()
+	cfg.Group = uniqueName(t, "sink")
+	cfg.NameServers = []string{ns}
+	cfg.Topics = topics
+	cfg.Root = t.TempDir()
+	cfg.CommitInterval = 300 * time.Millisecond
+	cfg.Logger = testutil.Logger(t)
+	job, err := sink.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- job.Run(ctx)
+	}()
+	// The test cancels ctx when it returns; Run commits and stops, then
+	// the job's store and lock are released.
+	t.Cleanup(func() {
+		select {
+		case <-finished:
+		case <-time.After(30 * time.Second):
+			t.Error("sink job did not stop")
+		}
+		job.Close()
+	})
+	return cfg.Root, done
 }
 
 func e2eProducer(t *testing.T, ns string) *client.Producer {
@@ -445,42 +471,16 @@ func TestE2ESinkSchemaChanges(t *testing.T) {
 	db.Exec("CREATE TABLE shop.tmp (id INT PRIMARY KEY, s VARCHAR(5))")
 	db.Exec("INSERT INTO shop.items VALUES (1, 'one', 1), (2, 'two', 2)")
 
-	prod := e2eProducer(t, c.ns.Addr)
-	cfg := canal.DefaultConfig()
-	cfg.Source.Host, cfg.Source.Port, cfg.Source.ServerID = db.Host, db.Port, db.ServerID+1000
-	cfg.DataDir = t.TempDir()
-	cfg.Filter.Include = []string{`shop\..*`}
-	cfg.Publish.Queues = 4
-	cfg.Logger = testutil.Logger(t)
-	in, err := canal.New(cfg, prod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go in.Run(ctx)
+	startShopIngester(ctx, t, db, c.ns.Addr)
 	eventually(t, 60*time.Second, func() bool { return routeExists(c.ns.Addr, "shop_items") }, "no topic")
 	// pairs and tmp get their topics with their first events.
 	db.Exec("INSERT INTO shop.pairs VALUES (1, 'x', 1), (2, 'y', 2)")
 	db.Exec("INSERT INTO shop.tmp VALUES (1, 'a'), (2, 'b')")
 	eventually(t, 60*time.Second, func() bool { return routeExists(c.ns.Addr, "shop_pairs") && routeExists(c.ns.Addr, "shop_tmp") }, "no topics")
 
-	root := t.TempDir()
-	scfg := sink.DefaultConfig()
-	scfg.Group = uniqueName(t, "sink")
-	scfg.NameServers = []string{c.ns.Addr}
-	scfg.Topics = []string{"shop_items", "shop_pairs", "shop_tmp"}
-	scfg.Root = root
-	scfg.CommitInterval = 300 * time.Millisecond
-	scfg.Logger = testutil.Logger(t)
-	job, err := sink.New(scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer job.Close()
-	jobDone := make(chan error, 1)
-	go func() { jobDone <- job.Run(ctx) }()
+	root, jobDone := startSink(ctx, t, c.ns.Addr, "shop_items", "shop_pairs", "shop_tmp")
 
 	db.Exec("INSERT INTO shop.items VALUES (3, 'three', 3)")
 	db.Exec("ALTER TABLE shop.items ADD COLUMN c INT NOT NULL DEFAULT 7 AFTER id")
