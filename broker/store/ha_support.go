@@ -68,7 +68,7 @@ func (s *Store) lowerCheckpoint(offset int64) error {
 		DispatchedOffset: min(s.disp.dispatched.Load(), offset),
 	}
 	cp.MasterFlushedOffset, cp.ConfirmPhyOffset = cp.FlushedOffset, cp.FlushedOffset
-	return writeCheckpoint(s.fs, s.path(checkpointFile), cp)
+	return s.writeCheckpoint(cp)
 }
 
 // ResetTo discards the whole commitlog, every ConsumeQueue and the queue
@@ -107,7 +107,7 @@ func (s *Store) ResetTo(offset int64) error {
 	if cl.end.Load() == offset && cl.minOffset() == offset && len(s.queues.all()) == 0 {
 		return nil
 	}
-	if err := writeCheckpoint(s.fs, s.path(checkpointFile), checkpoint{}); err != nil {
+	if err := s.writeCheckpoint(checkpoint{}); err != nil {
 		return fmt.Errorf("reset to %d: %w", offset, err)
 	}
 	for topic := range s.Topics() {

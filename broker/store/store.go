@@ -19,9 +19,12 @@ import (
 // Store is a RocketMQ-compatible message store: one commitlog, a
 // ConsumeQueue per topic/queue and a key index. It is safe for concurrent use.
 type Store struct {
-	opts   Options
-	log    *slog.Logger
-	fs     vfs.FS
+	opts Options
+	log  *slog.Logger
+	fs   vfs.FS
+	// cpMu serializes checkpoint writes: they share one temporary file
+	// name, and a background flush may race a reset.
+	cpMu   sync.Mutex
 	cl     *commitLog
 	queues *queueTable
 	index  *index // nil when IndexEnabled is false
@@ -569,6 +572,13 @@ func (s *Store) flushMeta() error {
 		MasterFlushedOffset: flushed, ConfirmPhyOffset: s.ConfirmedOffset(),
 		FlushedOffset: flushed, DispatchedOffset: dispatched,
 	}
+	return s.writeCheckpoint(cp)
+}
+
+// writeCheckpoint replaces the checkpoint file with cp.
+func (s *Store) writeCheckpoint(cp checkpoint) error {
+	s.cpMu.Lock()
+	defer s.cpMu.Unlock()
 	return writeCheckpoint(s.fs, s.path(checkpointFile), cp)
 }
 
